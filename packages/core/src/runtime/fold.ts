@@ -1,0 +1,86 @@
+import type { AuditEvent } from "../spec/audit-event.js";
+import type { Incident } from "../spec/incident.js";
+import type { IngestEntry, IngestOutcome } from "../spec/store.js";
+import { eventId } from "./ids.js";
+
+/** What recording one signal changes: the incident as it is afterwards, and the events to append. */
+export interface FoldResult {
+  readonly disposition: Exclude<IngestOutcome["disposition"], "duplicate">;
+  readonly incident?: Incident;
+  readonly events: AuditEvent[];
+}
+
+/**
+ * Fold a new (not duplicate) signal into the open incident of its key, or open one. Pure:
+ * every store calls it inside its own atomic write, so all stores fold alike.
+ *
+ * A firing signal adds its fingerprint to the incident's firing set; a resolved one removes
+ * it, and when none is left the incident is marked resolved (an action not yet started is
+ * then cancelled by the controller).
+ */
+export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: Date): FoldResult {
+  const { signal, actor } = entry;
+  const at = now.toISOString();
+  const received = (incidentId: string | undefined): AuditEvent => ({
+    id: eventId(),
+    at,
+    type: "signal.received",
+    ...(incidentId === undefined ? {} : { incidentId }),
+    service: signal.service,
+    actor,
+    message: `${signal.status} ${signal.alertname} for ${signal.service} from ${signal.source}`,
+    data: {
+      dedupKey: signal.dedupKey,
+      status: signal.status,
+      fingerprint: signal.fingerprint,
+      startsAt: signal.startsAt,
+      ...(signal.groupKey === undefined ? {} : { groupKey: signal.groupKey }),
+    },
+  });
+
+  if (open === undefined) {
+    if (signal.status === "resolved") return { disposition: "unmatched", events: [received(undefined)] };
+    const incident: Incident = {
+      id: entry.newIncidentId,
+      key: entry.key,
+      service: signal.service,
+      alertname: signal.alertname,
+      state: "received",
+      revision: 1,
+      labels: signal.labels,
+      annotations: signal.annotations,
+      fingerprint: signal.fingerprint,
+      startsAt: signal.startsAt,
+      firing: [signal.fingerprint],
+      signalCount: 1,
+      openedAt: at,
+      updatedAt: at,
+      verifications: [],
+    };
+    const opened: AuditEvent = {
+      id: eventId(),
+      at,
+      type: "incident.opened",
+      incidentId: incident.id,
+      service: incident.service,
+      actor,
+      message: `incident opened: ${signal.alertname} on ${signal.service}`,
+      data: { key: entry.key, labels: signal.labels, annotations: signal.annotations },
+    };
+    return { disposition: "opened", incident, events: [received(incident.id), opened] };
+  }
+
+  const firing = new Set(open.firing);
+  if (signal.status === "firing") firing.add(signal.fingerprint);
+  else firing.delete(signal.fingerprint);
+  const incident: Incident = {
+    ...open,
+    revision: open.revision + 1,
+    firing: [...firing],
+    signalCount: open.signalCount + 1,
+    updatedAt: at,
+  };
+  if (firing.size === 0) incident.resolvedAt = open.resolvedAt ?? at;
+  else delete incident.resolvedAt;
+  return { disposition: "folded", incident, events: [received(open.id)] };
+}

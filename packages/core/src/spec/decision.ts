@@ -1,0 +1,115 @@
+import { z } from "zod";
+import { ActionName, JsonObject, StringMap, Timestamp } from "./common.js";
+
+/**
+ * Metrics the enrichers found. A metric that could not be read is absent, never zero:
+ * a policy must treat "unknown" differently from "0".
+ */
+export const DecisionMetrics = z
+  .object({
+    /** Ratio of failed requests, 0..1 (the seed's `metrics.error_rate`). */
+    error_rate: z.number().optional(),
+    /** Container restarts in the alert's window (the seed's `metrics.restart_count`). */
+    restart_count: z.number().optional(),
+    /** CPU usage as a share of the limit, 0..1 (the seed's `metrics.cpu_usage`). */
+    cpu_usage: z.number().optional(),
+  })
+  .catchall(z.number());
+export type DecisionMetrics = z.infer<typeof DecisionMetrics>;
+
+/** One earlier automated action on the same service, for rate-aware policies. */
+export const HistoryEntry = z.object({
+  /** The incident the action belonged to. */
+  incident_id: z.string(),
+  /** The action taken (`rollback`). */
+  action: ActionName,
+  /** When the action started. */
+  at: Timestamp,
+  /**
+   * How it ended: `pending` while it runs or awaits verification, `succeeded` once verified,
+   * `failed` when it or its verification failed, `dry_run` when it was only planned.
+   */
+  outcome: z.enum(["pending", "succeeded", "failed", "dry_run"]),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+/** The workload as the config repository states it. */
+export const DeploymentFacts = z.object({
+  /** The image running now (`registry/checkout:v1.2.0`). */
+  image: z.string().optional(),
+  /**
+   * The image deployed before the current one. `null` means it is known that there is none
+   * (nothing to roll back to); absent means unknown (the remediator will look it up).
+   */
+  previous_image: z.string().nullable().optional(),
+  /** Replicas the repository asks for. */
+  replicas: z.number().int().nonnegative().optional(),
+  /** Versions that must not be deployed again (anti-flapping quarantine). */
+  quarantined: z.array(z.string()).optional(),
+});
+export type DeploymentFacts = z.infer<typeof DeploymentFacts>;
+
+/**
+ * What a policy decides on. Keeps every field the seed's Rego read (`alert.labels`,
+ * `alert.annotations`, `metrics.*`, `current_replicas`, `max_replicas`) and adds the service,
+ * the deployment, this service's recent actions and the time of the decision. Policies are
+ * pure: everything they need comes in here.
+ */
+export const DecisionInput = z.object({
+  /** The alert that opened the incident. */
+  alert: z.object({
+    labels: StringMap,
+    annotations: StringMap,
+    /** `firing` or `resolved`, as last seen. */
+    status: z.enum(["firing", "resolved"]),
+    /** When the alert started firing. */
+    starts_at: Timestamp,
+    /** Alertmanager fingerprint of the alert. */
+    fingerprint: z.string(),
+  }),
+  /** The service the incident is about. */
+  service: z.string().min(1),
+  /** The incident being decided. */
+  incident: z.object({
+    id: z.string(),
+    key: z.string(),
+    alertname: z.string(),
+    opened_at: Timestamp,
+    signal_count: z.number().int().positive(),
+  }),
+  /** Metric values found by enrichers; a missing key means unknown. */
+  metrics: DecisionMetrics,
+  /** Replicas running now, when an enricher knows. */
+  current_replicas: z.number().int().nonnegative().optional(),
+  /** The most replicas this service may have (the replica cap), when configured. */
+  max_replicas: z.number().int().nonnegative().optional(),
+  /** The workload as the config repository states it, when an enricher knows. */
+  deployment: DeploymentFacts.optional(),
+  /** This service's automated actions, newest first, over the configured look-back. */
+  history: z.array(HistoryEntry),
+  /** The time of the decision; policies use it instead of a clock. */
+  now: Timestamp,
+  /** Further facts from enrichers, under a key named after the enricher. */
+  facts: JsonObject.optional(),
+});
+export type DecisionInput = z.infer<typeof DecisionInput>;
+
+/**
+ * What a policy decided: an action with its parameters, and why. `none` is a decision too;
+ * `escalate` asks for a human (a notification) whatever the action.
+ */
+export const Decision = z.object({
+  /** `none`, `rollback`, `scale_up`, or a custom action a remediator supports. */
+  action: ActionName,
+  /** Parameters of the action (`{ "replicas": 4 }`, `{ "image": "..." }`). */
+  params: JsonObject.default({}),
+  /** Why, in words an on-call engineer reads in the change request. */
+  reason: z.string().min(1),
+  /** Ask for a human: notify and mark the incident escalated. */
+  escalate: z.boolean().default(false),
+  /** The policy engine's own id for this decision (OPA's `decision_id`). */
+  decision_id: z.string().optional(),
+});
+export type Decision = z.infer<typeof Decision>;
+/** A decision as a policy may write it: `params` and `escalate` may be left out. */
+export type DecisionDraft = z.input<typeof Decision>;

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { JsonObject, StringMap, Timestamp } from "./common.js";
+import { Decision } from "./decision.js";
+import { RemediationPlan, RemediationResult } from "./remediation.js";
+import { VerificationResult } from "./verification.js";
+
+/**
+ * Where an incident is in its life. Open states: `received`, `deciding`, `acting`,
+ * `awaiting_merge`, `syncing`, `verifying`, `failed`. Closed states: `resolved` (the action
+ * worked), `suppressed` (a guardrail or dry run stopped the action), `escalated` (a human must
+ * look), `cancelled` (the alert resolved or went stale before any action), `no_action` (the
+ * policy chose to do nothing).
+ */
+export const IncidentState = z.enum([
+  "received",
+  "deciding",
+  "acting",
+  "awaiting_merge",
+  "syncing",
+  "verifying",
+  "failed",
+  "resolved",
+  "suppressed",
+  "escalated",
+  "cancelled",
+  "no_action",
+]);
+export type IncidentState = z.infer<typeof IncidentState>;
+
+/** States in which an incident is finished and never moves again. */
+export const closedStates: ReadonlySet<IncidentState> = new Set([
+  "resolved",
+  "suppressed",
+  "escalated",
+  "cancelled",
+  "no_action",
+]);
+
+/** States in which an action is under way (they count against the global concurrency limit). */
+export const actingStates: ReadonlySet<IncidentState> = new Set([
+  "acting",
+  "awaiting_merge",
+  "syncing",
+  "verifying",
+]);
+
+/** Why a guardrail stopped an action. */
+export const SuppressionReason = z.enum([
+  "rate_limit",
+  "cooldown",
+  "concurrency",
+  "circuit_open",
+  "kill_switch",
+  "change_freeze",
+  "replica_cap",
+  "invalid_target",
+  "unsupported_action",
+  "dry_run",
+]);
+export type SuppressionReason = z.infer<typeof SuppressionReason>;
+
+/**
+ * One problem (an alert on a service) and everything the controller did about it. Signals with
+ * the same incident key fold into the open incident of that key. Every change bumps `revision`;
+ * stores reject an update made against an older revision.
+ */
+export const Incident = z.object({
+  /** Stable id, safe in branch names (`checkout-higherrorrate-1a2b3c4d`). */
+  id: z.string().min(1),
+  /** The incident key signals are folded by (default `service/alertname`). */
+  key: z.string().min(1),
+  /** The service. */
+  service: z.string().min(1),
+  /** The alert name. */
+  alertname: z.string().min(1),
+  /** Where the incident is. */
+  state: IncidentState,
+  /** Bumped on every change; used for compare-and-set updates. */
+  revision: z.number().int().nonnegative(),
+  /** Labels and annotations of the signal that opened it. */
+  labels: StringMap,
+  annotations: StringMap,
+  /** The fingerprint and start of the signal that opened it. */
+  fingerprint: z.string(),
+  startsAt: Timestamp,
+  /** Fingerprints of alerts of this incident still firing. Empty once all resolved. */
+  firing: z.array(z.string()),
+  /** Signals folded into it, duplicates not counted. */
+  signalCount: z.number().int().positive(),
+  /** Times. */
+  openedAt: Timestamp,
+  updatedAt: Timestamp,
+  closedAt: Timestamp.optional(),
+  /** Set when all its alerts resolved; an action that has not started is then cancelled. */
+  resolvedAt: Timestamp.optional(),
+  /** The decision, once made, with the policy's name. */
+  decision: Decision.extend({ policy: z.string(), decidedAt: Timestamp }).optional(),
+  /** The plan, once made. */
+  plan: RemediationPlan.optional(),
+  /** The result of carrying out the plan, once recorded. */
+  result: RemediationResult.optional(),
+  /** Verdicts of the verifiers, in order. */
+  verifications: z.array(VerificationResult).default([]),
+  /** Why it is suppressed, when it is. */
+  suppression: z.object({ reason: SuppressionReason, detail: z.string() }).optional(),
+  /** Why it was closed, in words (for `cancelled`, `escalated`, `no_action`, `failed`). */
+  closeReason: z.string().optional(),
+  /** Deadline of verification, fixed when verification starts so a restart keeps it. */
+  verifyDeadline: Timestamp.optional(),
+  /** Anything else worth keeping, under a key named after who wrote it. */
+  details: JsonObject.optional(),
+});
+export type Incident = z.infer<typeof Incident>;

@@ -1,0 +1,14 @@
+export * from "./audit-event.js";
+export * from "./common.js";
+export * from "./decision.js";
+export type * from "./enricher.js";
+export * from "./incident.js";
+export type * from "./notifier.js";
+export type * from "./policy.js";
+export * from "./remediation.js";
+export type * from "./remediator.js";
+export * from "./signal.js";
+export type * from "./signal-source.js";
+export type * from "./store.js";
+export * from "./verification.js";
+export type * from "./verifier.js";

@@ -1,0 +1,124 @@
+import type { AuditEvent, AuditEventType } from "./audit-event.js";
+import type { ActionName } from "./common.js";
+import type { Incident, IncidentState } from "./incident.js";
+import type { Signal } from "./signal.js";
+
+/** One signal to record, with what the controller worked out for it. */
+export interface IngestEntry {
+  /** The signal. */
+  readonly signal: Signal;
+  /** The incident key it folds by. */
+  readonly key: string;
+  /** The id to give the incident if this signal opens one. */
+  readonly newIncidentId: string;
+  /** The controller instance recording it (for the audit trail). */
+  readonly actor: string;
+}
+
+/** What recording a signal did. */
+export interface IngestOutcome {
+  /**
+   * `opened`: it opened a new incident; `folded`: it joined an open incident; `duplicate`: the
+   * same delivery was recorded before (nothing changed); `unmatched`: a resolved signal with no
+   * open incident (recorded, nothing to do).
+   */
+  readonly disposition: "opened" | "folded" | "duplicate" | "unmatched";
+  /** The incident it went to, as it is after the signal (absent when `unmatched`). */
+  readonly incident?: Incident;
+}
+
+/** An automated action, as the audit trail tells it: what rate limits and policies count. */
+export interface ActionRecord {
+  readonly incidentId: string;
+  readonly service: string;
+  readonly action: ActionName;
+  readonly idempotencyKey: string;
+  /** When the action started (or was planned, for dry runs). */
+  readonly at: string;
+  /** `pending` until verified; `succeeded`, `failed`; `dry_run` when only planned. */
+  readonly outcome: "pending" | "succeeded" | "failed" | "dry_run";
+}
+
+/** Which incidents to list. All fields narrow the result; none means all. */
+export interface IncidentQuery {
+  /** Only open (true) or only closed (false) incidents. */
+  readonly open?: boolean;
+  readonly service?: string;
+  readonly states?: readonly IncidentState[];
+  /** Only incidents opened at or after this time. */
+  readonly since?: string;
+  /** Only incidents opened before this time. */
+  readonly until?: string;
+  /** At most this many, newest first. */
+  readonly limit?: number;
+}
+
+/** Which audit events to list, oldest first. */
+export interface EventQuery {
+  readonly incidentId?: string;
+  readonly service?: string;
+  readonly types?: readonly AuditEventType[];
+  /** Only events at or after this time. */
+  readonly since?: string;
+  /** Only events before this time. */
+  readonly until?: string;
+}
+
+/**
+ * Durable state of the controller: incidents, the audit trail, and what has been seen.
+ *
+ * Every method that writes resolves only once the write is durable: the webhook is
+ * acknowledged after `ingest` resolves, and a side effect starts only after its "started"
+ * event is stored. Every write is atomic: all of it lands or none.
+ *
+ * Implementations: `memoryStore()` (tests), `fileStore()` (embedded default), and
+ * `@selfheal/store-postgres` (several replicas). All pass `testStoreContract` from
+ * `@selfheal/core/testing`.
+ */
+export interface Store {
+  /** Name for logs and errors (`file:/var/lib/selfheal`). */
+  readonly name: string;
+
+  /**
+   * Record signals, in order, atomically: a signal whose `dedupKey` was seen before is a
+   * duplicate and changes nothing; a firing signal joins the open incident with its key or
+   * opens one with `newIncidentId`; a resolved signal updates the incident it belongs to.
+   * Writes `signal.received` / `signal.duplicate` / `incident.opened` events. Concurrent calls
+   * with the same signal produce one incident.
+   */
+  ingest(entries: readonly IngestEntry[]): Promise<IngestOutcome[]>;
+
+  /** The incident with this id, if any. */
+  getIncident(id: string): Promise<Incident | undefined>;
+
+  /** Incidents matching the query, newest first. */
+  listIncidents(query?: IncidentQuery): Promise<Incident[]>;
+
+  /**
+   * Replace an incident, if it is still at `expectedRevision`, and append `events`, atomically.
+   * Resolves with the stored incident (its `revision` bumped by one). Rejects with a
+   * `StoreConflictError` when the incident changed meanwhile: re-read and decide again.
+   */
+  updateIncident(
+    incident: Incident,
+    options: { readonly expectedRevision: number; readonly events?: readonly AuditEvent[] },
+  ): Promise<Incident>;
+
+  /** Append audit events that change no incident. */
+  appendEvents(events: readonly AuditEvent[]): Promise<void>;
+
+  /** Audit events matching the query, oldest first. */
+  listEvents(query?: EventQuery): Promise<AuditEvent[]>;
+
+  /**
+   * Automated actions (dry runs included) started at or after `since`, newest first; for
+   * one service, or all. Must be fast: it is read before every decision.
+   */
+  listActions(query: { readonly service?: string; readonly since: string }): Promise<ActionRecord[]>;
+
+  /** Whether the store can take writes now (for readiness). Absent means always. */
+  ready?(): Promise<boolean>;
+
+  /** Flush and release files and connections. */
+  close(): Promise<void>;
+}

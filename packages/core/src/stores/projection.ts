@@ -1,0 +1,255 @@
+import { StoreConflictError } from "../errors/selfheal-error.js";
+import { foldSignal } from "../runtime/fold.js";
+import type { AuditEvent } from "../spec/audit-event.js";
+import { closedStates, type Incident } from "../spec/incident.js";
+import type { ActionRecord, EventQuery, IncidentQuery, IngestEntry, IngestOutcome } from "../spec/store.js";
+
+/** What a write changes, as one journal record: replaying the records rebuilds the projection. */
+export type StoreRecord =
+  | { readonly kind: "seen"; readonly dedupKey: string; readonly incidentId: string | null }
+  | { readonly kind: "incident"; readonly incident: Incident }
+  | { readonly kind: "events"; readonly events: readonly AuditEvent[] };
+
+/**
+ * The in-memory state of a store, with the indexes reads need: open incident by key, seen
+ * deliveries, events by incident and by service, actions by service in time order. The memory
+ * store is this alone; the file store is this plus a journal of the records that built it.
+ *
+ * Methods named `plan*` compute the records a write would make without applying them, so a
+ * durable store can write them first and apply them after.
+ */
+export class StoreProjection {
+  readonly incidents = new Map<string, Incident>();
+  private readonly openByKey = new Map<string, string>();
+  private readonly seen = new Map<string, string | null>();
+  private readonly events: AuditEvent[] = [];
+  private readonly eventsByIncident = new Map<string, AuditEvent[]>();
+  private readonly eventsByService = new Map<string, AuditEvent[]>();
+  /** Actions by idempotency key, and per service in start order (for range reads). */
+  private readonly actions = new Map<string, ActionRecord>();
+  private readonly actionsByService = new Map<string, string[]>();
+
+  /** Apply one record. Used for live writes and for replay alike. */
+  apply(record: StoreRecord): void {
+    switch (record.kind) {
+      case "seen":
+        this.seen.set(record.dedupKey, record.incidentId);
+        return;
+      case "incident":
+        this.putIncident(record.incident);
+        return;
+      case "events":
+        for (const event of record.events) this.addEvent(event);
+        return;
+    }
+  }
+
+  /** Work out the records of an ingest, and its outcomes. Applies nothing. */
+  planIngest(
+    entries: readonly IngestEntry[],
+    now: Date,
+  ): { records: StoreRecord[]; outcomes: IngestOutcome[] } {
+    const records: StoreRecord[] = [];
+    const outcomes: IngestOutcome[] = [];
+    // Entries in one batch may fold into each other: track what this batch has done so far.
+    const seenHere = new Map<string, string | null>();
+    const touched = new Map<string, Incident>();
+    const openHere = new Map<string, string>();
+    const events: AuditEvent[] = [];
+    for (const entry of entries) {
+      const dedupKey = entry.signal.dedupKey;
+      const seenIncident = seenHere.has(dedupKey) ? seenHere.get(dedupKey) : this.seen.get(dedupKey);
+      if (seenIncident !== undefined) {
+        const incident =
+          seenIncident === null ? undefined : (touched.get(seenIncident) ?? this.incidents.get(seenIncident));
+        outcomes.push(
+          incident === undefined ? { disposition: "duplicate" } : { disposition: "duplicate", incident },
+        );
+        continue;
+      }
+      const openId = openHere.get(entry.key) ?? this.openByKey.get(entry.key);
+      const open = openId === undefined ? undefined : (touched.get(openId) ?? this.incidents.get(openId));
+      const folded = foldSignal(open, entry, now);
+      events.push(...folded.events);
+      const incidentId = folded.incident?.id ?? null;
+      seenHere.set(dedupKey, incidentId);
+      records.push({ kind: "seen", dedupKey, incidentId });
+      if (folded.incident !== undefined) {
+        touched.set(folded.incident.id, folded.incident);
+        openHere.set(entry.key, folded.incident.id);
+        outcomes.push({ disposition: folded.disposition, incident: folded.incident });
+      } else {
+        outcomes.push({ disposition: folded.disposition });
+      }
+    }
+    for (const incident of touched.values()) records.push({ kind: "incident", incident });
+    if (events.length > 0) records.push({ kind: "events", events });
+    return { records, outcomes };
+  }
+
+  /** Work out the records of a compare-and-set update. Throws `StoreConflictError` on a stale revision. */
+  planUpdate(
+    incident: Incident,
+    expectedRevision: number,
+    events: readonly AuditEvent[],
+    storeName: string,
+  ): { records: StoreRecord[]; incident: Incident } {
+    const current = this.incidents.get(incident.id);
+    if (current === undefined) {
+      throw new StoreConflictError(`incident ${incident.id} does not exist`, {
+        incidentId: incident.id,
+        adapter: storeName,
+        operation: "updateIncident",
+      });
+    }
+    if (current.revision !== expectedRevision) {
+      throw new StoreConflictError(
+        `incident ${incident.id} is at revision ${current.revision}, not ${expectedRevision}`,
+        { incidentId: incident.id, adapter: storeName, operation: "updateIncident" },
+      );
+    }
+    const next: Incident = { ...incident, revision: expectedRevision + 1 };
+    const records: StoreRecord[] = [{ kind: "incident", incident: next }];
+    if (events.length > 0) records.push({ kind: "events", events });
+    return { records, incident: next };
+  }
+
+  getIncident(id: string): Incident | undefined {
+    return this.incidents.get(id);
+  }
+
+  listIncidents(query: IncidentQuery = {}): Incident[] {
+    const states = query.states === undefined ? undefined : new Set(query.states);
+    const out: Incident[] = [];
+    for (const incident of this.incidents.values()) {
+      if (query.open !== undefined && closedStates.has(incident.state) === query.open) continue;
+      if (query.service !== undefined && incident.service !== query.service) continue;
+      if (states !== undefined && !states.has(incident.state)) continue;
+      if (query.since !== undefined && incident.openedAt < query.since) continue;
+      if (query.until !== undefined && incident.openedAt >= query.until) continue;
+      out.push(incident);
+    }
+    out.sort((a, b) => (a.openedAt < b.openedAt ? 1 : a.openedAt > b.openedAt ? -1 : 0));
+    return query.limit === undefined ? out : out.slice(0, query.limit);
+  }
+
+  listEvents(query: EventQuery = {}): AuditEvent[] {
+    const source =
+      query.incidentId !== undefined
+        ? (this.eventsByIncident.get(query.incidentId) ?? [])
+        : query.service !== undefined
+          ? (this.eventsByService.get(query.service) ?? [])
+          : this.events;
+    const types = query.types === undefined ? undefined : new Set(query.types);
+    const start = query.since === undefined ? 0 : lowerBound(source, query.since, (event) => event.at);
+    const out: AuditEvent[] = [];
+    for (let index = start; index < source.length; index++) {
+      const event = source[index] as AuditEvent;
+      if (query.until !== undefined && event.at >= query.until) break;
+      if (query.service !== undefined && event.service !== query.service) continue;
+      if (types !== undefined && !types.has(event.type)) continue;
+      out.push(event);
+    }
+    return out;
+  }
+
+  listActions(query: { readonly service?: string; readonly since: string }): ActionRecord[] {
+    const keys =
+      query.service === undefined
+        ? [...this.actionsByService.values()].flat()
+        : (this.actionsByService.get(query.service) ?? []);
+    const out: ActionRecord[] = [];
+    for (const key of keys) {
+      const action = this.actions.get(key);
+      if (action !== undefined && action.at >= query.since) out.push(action);
+    }
+    out.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    return out;
+  }
+
+  private putIncident(incident: Incident): void {
+    this.incidents.set(incident.id, incident);
+    if (closedStates.has(incident.state)) {
+      if (this.openByKey.get(incident.key) === incident.id) this.openByKey.delete(incident.key);
+    } else {
+      this.openByKey.set(incident.key, incident.id);
+    }
+  }
+
+  private addEvent(event: AuditEvent): void {
+    insertByTime(this.events, event);
+    if (event.incidentId !== undefined) insertByTime(listOf(this.eventsByIncident, event.incidentId), event);
+    if (event.service !== undefined) insertByTime(listOf(this.eventsByService, event.service), event);
+    this.indexAction(event);
+  }
+
+  /** Actions are what the audit trail says: started (or planned in dry run), then how they ended. */
+  private indexAction(event: AuditEvent): void {
+    const key = event.idempotencyKey;
+    if (key === undefined) return;
+    const known = this.actions.get(key);
+    const startsAction =
+      event.type === "remediation.started" || (event.type === "remediation.planned" && event.dryRun === true);
+    if (startsAction && known === undefined) {
+      if (event.incidentId === undefined || event.service === undefined || event.action === undefined) return;
+      this.actions.set(key, {
+        incidentId: event.incidentId,
+        service: event.service,
+        action: event.action,
+        idempotencyKey: key,
+        at: event.at,
+        outcome: event.dryRun === true ? "dry_run" : "pending",
+      });
+      pushTo(this.actionsByService, event.service, key);
+      return;
+    }
+    if (known === undefined || known.outcome === "dry_run") return;
+    const outcome =
+      event.type === "remediation.failed" || event.type === "verification.failed"
+        ? "failed"
+        : event.type === "incident.closed" && event.data?.state === "resolved"
+          ? "succeeded"
+          : undefined;
+    if (outcome !== undefined && known.outcome !== "failed") this.actions.set(key, { ...known, outcome });
+  }
+}
+
+function listOf<T>(map: Map<string, T[]>, key: string): T[] {
+  let list = map.get(key);
+  if (list === undefined) {
+    list = [];
+    map.set(key, list);
+  }
+  return list;
+}
+
+function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  listOf(map, key).push(value);
+}
+
+/** Events mostly arrive in time order; keep the list sorted when one does not. */
+function insertByTime(list: AuditEvent[], event: AuditEvent): void {
+  const last = list[list.length - 1];
+  if (last === undefined || last.at <= event.at) {
+    list.push(event);
+    return;
+  }
+  list.splice(
+    lowerBound(list, event.at, (item) => item.at, true),
+    0,
+    event,
+  );
+}
+
+/** Index of the first item whose key is >= `key` (or > `key` when `after`). */
+function lowerBound<T>(list: readonly T[], key: string, keyOf: (item: T) => string, after = false): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const itemKey = keyOf(list[middle] as T);
+    if (itemKey < key || (after && itemKey === key)) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}

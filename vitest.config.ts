@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+// Tests run against the TypeScript sources: the `@selfheal/source` export condition
+// points each workspace package at its `src/` so no build is needed between edits.
+const conditions = ["@selfheal/source", "import", "node", "default"];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "examples/test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: "forks",
+  },
+});
