@@ -21,6 +21,7 @@ export const AuditEventType = z.enum([
   "remediation.started",
   "remediation.completed",
   "remediation.failed",
+  "remediation.cancelled",
   "merge.completed",
   "verification.started",
   "verification.passed",

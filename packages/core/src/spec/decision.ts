@@ -27,9 +27,10 @@ export const HistoryEntry = z.object({
   at: Timestamp,
   /**
    * How it ended: `pending` while it runs or awaits verification, `succeeded` once verified,
-   * `failed` when it or its verification failed, `dry_run` when it was only planned.
+   * `failed` when it or its verification failed, `cancelled` when it was recorded as starting
+   * but stopped before its side effect (kill switch), `dry_run` when it was only planned.
    */
-  outcome: z.enum(["pending", "succeeded", "failed", "dry_run"]),
+  outcome: z.enum(["pending", "succeeded", "failed", "cancelled", "dry_run"]),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 

@@ -3,6 +3,7 @@ export * from "./common.js";
 export * from "./decision.js";
 export type * from "./enricher.js";
 export * from "./incident.js";
+export * from "./json-schema.js";
 export type * from "./notifier.js";
 export type * from "./policy.js";
 export * from "./remediation.js";

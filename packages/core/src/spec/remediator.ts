@@ -4,6 +4,12 @@ import type { Incident } from "./incident.js";
 import type { RemediationPlan, RemediationResult, RemediationResultDraft } from "./remediation.js";
 
 /**
+ * What `apply` answers: the result without the fields the controller fills in (the idempotency
+ * key, and when it started and finished).
+ */
+export type RemediationOutcome = Omit<RemediationResultDraft, "idempotencyKey" | "startedAt" | "finishedAt">;
+
+/**
  * Carries out decisions: turns an action into a change (a commit, a change request).
  *
  * The controller calls `plan` (no writes anywhere), records the plan, records that the action
@@ -28,14 +34,12 @@ export interface Remediator {
    */
   plan(options: PlanOptions): Promise<RemediationPlan>;
   /** Carry out a plan. Idempotent on `plan.idempotencyKey`. */
-  apply(options: ApplyOptions): Promise<RemediationResultDraft>;
+  apply(options: ApplyOptions): Promise<RemediationOutcome>;
   /**
    * Wait until a change request is merged and return the merged result. Only needed by
    * remediators that can answer `pending_merge`.
    */
-  awaitMerge?(
-    options: ApplyOptions & { readonly result: RemediationResult },
-  ): Promise<RemediationResultDraft>;
+  awaitMerge?(options: ApplyOptions & { readonly result: RemediationResult }): Promise<RemediationOutcome>;
 }
 
 /** What `plan` is called with. */

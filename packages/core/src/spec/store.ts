@@ -1,5 +1,6 @@
 import type { AuditEvent, AuditEventType } from "./audit-event.js";
 import type { ActionName } from "./common.js";
+import type { HistoryEntry } from "./decision.js";
 import type { Incident, IncidentState } from "./incident.js";
 import type { Signal } from "./signal.js";
 
@@ -35,8 +36,8 @@ export interface ActionRecord {
   readonly idempotencyKey: string;
   /** When the action started (or was planned, for dry runs). */
   readonly at: string;
-  /** `pending` until verified; `succeeded`, `failed`; `dry_run` when only planned. */
-  readonly outcome: "pending" | "succeeded" | "failed" | "dry_run";
+  /** `pending` until verified; `succeeded`, `failed`, `cancelled`; `dry_run` when only planned. */
+  readonly outcome: HistoryEntry["outcome"];
 }
 
 /** Which incidents to list. All fields narrow the result; none means all. */

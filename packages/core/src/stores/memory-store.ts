@@ -21,7 +21,7 @@ export function memoryStore(settings: MemoryStoreSettings = {}): Store {
   return {
     name,
     async ingest(entries: readonly IngestEntry[]) {
-      const { records, outcomes } = projection.planIngest(entries, now());
+      const { records, outcomes } = projection.planIngest(copy(entries), now());
       for (const record of records) projection.apply(record);
       return copy(outcomes);
     },

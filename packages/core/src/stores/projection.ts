@@ -204,13 +204,23 @@ export class StoreProjection {
       return;
     }
     if (known === undefined || known.outcome === "dry_run") return;
-    const outcome =
-      event.type === "remediation.failed" || event.type === "verification.failed"
-        ? "failed"
-        : event.type === "incident.closed" && event.data?.state === "resolved"
-          ? "succeeded"
-          : undefined;
-    if (outcome !== undefined && known.outcome !== "failed") this.actions.set(key, { ...known, outcome });
+    const outcome = outcomeOf(event);
+    if (outcome !== undefined && known.outcome === "pending") this.actions.set(key, { ...known, outcome });
+  }
+}
+
+/** How an event ends the action it names, if it does. The first ending counts. */
+function outcomeOf(event: AuditEvent): ActionRecord["outcome"] | undefined {
+  switch (event.type) {
+    case "remediation.failed":
+    case "verification.failed":
+      return "failed";
+    case "remediation.cancelled":
+      return "cancelled";
+    case "incident.closed":
+      return event.data?.state === "resolved" ? "succeeded" : undefined;
+    default:
+      return undefined;
   }
 }
 

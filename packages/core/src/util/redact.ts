@@ -43,7 +43,8 @@ function redactValue(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== "object" || depth > 32) return value;
   if (value instanceof Error) {
     const toJSON = (value as { toJSON?: () => unknown }).toJSON;
-    const plain = typeof toJSON === "function" ? toJSON.call(value) : { name: value.name, message: value.message };
+    const plain =
+      typeof toJSON === "function" ? toJSON.call(value) : { name: value.name, message: value.message };
     return redactValue(plain, depth + 1);
   }
   if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));

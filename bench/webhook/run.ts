@@ -1,0 +1,201 @@
+// bench/webhook: 10,000 Alertmanager deliveries for 1,000 distinct incidents, duplicates mixed
+// in, sent over loopback from this process to a controller in a child process. Prints one JSON
+// object as its last line. The same load also runs against the simplest durable receiver
+// (parse, append, fsync per delivery) for comparison.
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fileStore } from "@selfheal/core";
+
+const deliveriesWanted = 10_000;
+const incidentsWanted = 1_000;
+const concurrency = 32;
+const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
+
+interface Delivery {
+  readonly body: string;
+  readonly dedupHint: string;
+}
+
+/** Alertmanager v4 payloads: per incident, two alerts (two pods), each delivered several times. */
+function buildDeliveries(): Delivery[] {
+  const alertnames = ["HighErrorRate", "HighLatency", "HighCPU", "PodCrashLooping", "DiskPressure"];
+  const perIncident = deliveriesWanted / incidentsWanted;
+  const out: Delivery[] = [];
+  for (let incident = 0; incident < incidentsWanted; incident++) {
+    const service = `svc-${Math.floor(incident / alertnames.length)}`;
+    const alertname = alertnames[incident % alertnames.length] as string;
+    for (let copy = 0; copy < perIncident; copy++) {
+      const pod = copy % 2;
+      const fingerprint = (incident * 2 + pod).toString(16).padStart(16, "0");
+      const labels = {
+        alertname,
+        service,
+        severity: "critical",
+        namespace: "shop",
+        pod: `${service}-${pod}`,
+      };
+      const payload = {
+        receiver: "selfheal",
+        status: "firing",
+        alerts: [
+          {
+            status: "firing",
+            labels,
+            annotations: { summary: `${alertname} on ${service}` },
+            startsAt: "2026-08-20T10:15:30.123Z",
+            endsAt: "0001-01-01T00:00:00Z",
+            generatorURL: "http://prometheus:9090/graph",
+            fingerprint,
+          },
+        ],
+        groupLabels: { alertname, service },
+        commonLabels: labels,
+        commonAnnotations: {},
+        externalURL: "http://alertmanager:9093",
+        version: "4",
+        groupKey: `{}:{alertname="${alertname}", service="${service}"}`,
+        truncatedAlerts: 0,
+      };
+      out.push({ body: JSON.stringify(payload), dedupHint: fingerprint });
+    }
+  }
+  // Shuffle (deterministically) so duplicates arrive interleaved, some at the same moment.
+  let seed = 42;
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    const j = seed % (i + 1);
+    [out[i], out[j]] = [out[j] as Delivery, out[i] as Delivery];
+  }
+  return out;
+}
+
+function post(agent: Agent, port: number, body: string): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/webhook",
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (response) => {
+        response.resume();
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, ms: performance.now() - started }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  return match === null ? Number.NaN : Math.round(Number(match[1]) / 1024);
+}
+
+async function runAgainst(mode: "selfheal" | "naive", deliveries: readonly Delivery[]) {
+  const stateDir = await mkdtemp(join(tmpdir(), `bench-webhook-${mode}-`));
+  const child = spawn(process.execPath, [serverScript, mode, stateDir], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  let output = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /LISTENING (\d+)/.exec(output);
+      if (match !== null) resolve(Number(match[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  const acked: Delivery[] = [];
+  let failed = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < deliveries.length) {
+        const delivery = deliveries[next++] as Delivery;
+        const { status, ms } = await post(agent, port, delivery.body);
+        latencies.push(ms);
+        if (status >= 200 && status < 300) acked.push(delivery);
+        else failed++;
+      }
+    }),
+  );
+  const elapsedS = (performance.now() - started) / 1000;
+  agent.destroy();
+  const rssMb = await peakRssMb(child.pid as number);
+  const stopped = new Promise<void>((resolve) =>
+    child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("STOPPED") && resolve()),
+  );
+  child.stdin.write("stop\n");
+  await stopped;
+  latencies.sort((a, b) => a - b);
+  const result = {
+    deliveries: deliveries.length,
+    acked: acked.length,
+    failed,
+    ack_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+    ack_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    rss_mb: rssMb,
+    deliveries_per_s: Math.round(deliveries.length / elapsedS),
+    stateDir,
+  };
+  return { result, acked };
+}
+
+/** Reopen the controller's store and check every acknowledged delivery is in it. */
+async function audit(stateDir: string, acked: readonly Delivery[]) {
+  const store = fileStore(stateDir);
+  try {
+    const received = await store.listEvents({ types: ["signal.received"] });
+    const fingerprints = new Set(received.map((event) => String(event.data?.fingerprint)));
+    const lost = acked.filter((delivery) => !fingerprints.has(delivery.dedupHint)).length;
+    const incidents = (await store.listIncidents()).length;
+    return { lost, incidents };
+  } finally {
+    await store.close();
+  }
+}
+
+const deliveries = buildDeliveries();
+const ours = await runAgainst("selfheal", deliveries);
+const { lost, incidents } = await audit(ours.result.stateDir, ours.acked);
+const naive = await runAgainst("naive", deliveries);
+await rm(ours.result.stateDir, { recursive: true, force: true });
+await rm(naive.result.stateDir, { recursive: true, force: true });
+
+const summary = {
+  deliveries: ours.result.deliveries,
+  incidents,
+  lost,
+  ack_p50_ms: ours.result.ack_p50_ms,
+  ack_p99_ms: ours.result.ack_p99_ms,
+  rss_mb: ours.result.rss_mb,
+  failed: ours.result.failed,
+  deliveries_per_s: ours.result.deliveries_per_s,
+  concurrency,
+  naive_fsync_per_delivery: {
+    ack_p50_ms: naive.result.ack_p50_ms,
+    ack_p99_ms: naive.result.ack_p99_ms,
+    rss_mb: naive.result.rss_mb,
+    deliveries_per_s: naive.result.deliveries_per_s,
+  },
+};
+console.log(JSON.stringify(summary));

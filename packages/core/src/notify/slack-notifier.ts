@@ -1,0 +1,257 @@
+import { BadInputError, describeError, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
+import type { CallOptions } from "../spec/common.js";
+import type { Notification, Notifier } from "../spec/notifier.js";
+import { redact } from "../util/redact.js";
+
+/** Settings of {@link slackNotifier}. */
+export interface SlackNotifierSettings {
+  /**
+   * The incoming webhook URL (`https://hooks.slack.com/services/T…/B…/…`). It is the secret:
+   * it only ever appears redacted in errors and logs.
+   */
+  readonly url: string;
+  /**
+   * Name recorded in the audit trail.
+   * @default "slack"
+   */
+  readonly name?: string;
+  /**
+   * Which kinds of notification it sends.
+   * @default all kinds
+   */
+  readonly kinds?: readonly Notification["kind"][];
+  /**
+   * Time limit of one request, in milliseconds (on top of the caller's signal).
+   * @default 5000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * The transport. Tests and proxies inject their own.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: typeof fetch;
+}
+
+/** Slack answered a message with something other than `200 ok`. */
+export class SlackWebhookError extends SelfHealError {
+  /** The error string Slack answered (`invalid_payload`, `channel_not_found`), cut to 200 characters. */
+  readonly slackError: string;
+  constructor(
+    message: string,
+    options: {
+      readonly slackError: string;
+      readonly url: string;
+      readonly status: number;
+      readonly incidentId?: string;
+    },
+  ) {
+    const { slackError, ...context } = options;
+    super(message, {
+      ...context,
+      adapter: "slack",
+      operation: "notify",
+      // Slack: retry 429 and 5xx with backoff, never retry other 4xx.
+      retryable: options.status === 429 || options.status >= 500,
+    });
+    this.name = "SlackWebhookError";
+    this.slackError = slackError;
+  }
+}
+
+/** A Slack Block Kit text object. */
+export interface SlackText {
+  readonly type: "plain_text" | "mrkdwn";
+  readonly text: string;
+}
+
+/** The Block Kit blocks this notifier sends. */
+export type SlackBlock =
+  | { readonly type: "header"; readonly text: SlackText }
+  | { readonly type: "section"; readonly text: SlackText }
+  | { readonly type: "section"; readonly fields: readonly SlackText[] }
+  | { readonly type: "context"; readonly elements: readonly SlackText[] };
+
+/** The body posted to the incoming webhook. */
+export interface SlackMessage {
+  /** Notification and fallback text (mrkdwn). */
+  readonly text: string;
+  readonly blocks: readonly SlackBlock[];
+}
+
+/**
+ * A notifier that posts to a Slack incoming webhook: a header with the title, the text, the
+ * incident's service, alert, state and action, its links, and the incident id. Only `200 ok`
+ * counts as delivered; anything else rejects with a {@link SlackWebhookError} (retryable for
+ * 429 and 5xx).
+ */
+export function slackNotifier(settings: SlackNotifierSettings): Notifier {
+  const name = settings.name ?? "slack";
+  const timeoutMs = settings.timeoutMs ?? 5000;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new BadInputError(`slack notifier ${name}: timeoutMs must be a positive number`, {
+      adapter: "slack",
+    });
+  }
+  const target = prepareTarget(settings.url, name);
+  const transport = settings.fetch ?? globalThis.fetch;
+
+  async function notify(notification: Notification, options: CallOptions): Promise<void> {
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
+    const context = { incidentId: notification.incident.id, url: target.safeUrl };
+    let response: Response;
+    let body: string;
+    try {
+      response = await transport(target.url, {
+        method: "POST",
+        headers: target.headers,
+        body: JSON.stringify(slackMessage(notification)),
+        signal,
+      });
+      body = await response.text();
+    } catch (error) {
+      throw transportError(error, signal, context);
+    }
+    if (response.status === 200 && body.trim() === "ok") return;
+    const slackError = redact(body.trim().slice(0, 200)) || "(empty body)";
+    throw new SlackWebhookError(`Slack webhook ${target.safeUrl} answered ${response.status} ${slackError}`, {
+      ...context,
+      slackError,
+      status: response.status,
+    });
+  }
+
+  return { name, ...(settings.kinds === undefined ? {} : { kinds: settings.kinds }), notify };
+}
+
+/**
+ * The Slack message for a notification, as the incoming-webhook contract describes it. Every
+ * string is redacted and mrkdwn text escaped.
+ */
+export function slackMessage(notification: Notification): SlackMessage {
+  const { incident } = notification;
+  const title = redact(notification.title);
+  const text = redact(notification.text);
+  const blocks: SlackBlock[] = [
+    // Slack rejects a header longer than 150 characters.
+    { type: "header", text: { type: "plain_text", text: truncate(title || notification.kind, 150) } },
+  ];
+  // A section's text must be non-empty and at most 3000 characters.
+  if (text.trim() !== "") blocks.push({ type: "section", text: mrkdwn(truncate(escapeMrkdwn(text), 3000)) });
+
+  const action = incident.plan?.action ?? incident.decision?.action;
+  const fields: [string, string | undefined][] = [
+    ["Service", incident.service],
+    ["Alert", incident.alertname],
+    ["State", incident.state],
+    ["Action", action],
+  ];
+  blocks.push({
+    type: "section",
+    fields: fields
+      .filter((field): field is [string, string] => field[1] !== undefined && field[1] !== "")
+      .map(([label, value]) => mrkdwn(`*${label}:*\n${truncate(escapeMrkdwn(redact(value)), 1900)}`)),
+  });
+
+  const links = (notification.links ?? []).map(
+    (link) => `<${escapeLinkUrl(redact(link.url))}|${escapeMrkdwn(redact(link.label))}>`,
+  );
+  if (links.length > 0) blocks.push({ type: "section", text: mrkdwn(truncate(links.join("  ·  "), 3000)) });
+
+  blocks.push({
+    type: "context",
+    elements: [mrkdwn(`selfheal · ${notification.kind} · incident \`${escapeMrkdwn(redact(incident.id))}\``)],
+  });
+  return { text: escapeMrkdwn(title || notification.kind), blocks };
+}
+
+/** Escape the three characters Slack mrkdwn treats as control characters. */
+function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function escapeLinkUrl(url: string): string {
+  // `|` would end the URL part of `<url|label>`.
+  return escapeMrkdwn(url).replace(/\|/g, "%7C");
+}
+
+function mrkdwn(text: string): SlackText {
+  return { type: "mrkdwn", text };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The URL to call, the URL to show (redacted, no query), and the headers to send. */
+interface Target {
+  readonly url: string;
+  readonly safeUrl: string;
+  readonly headers: Record<string, string>;
+}
+
+function prepareTarget(raw: string, name: string): Target {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // No cause: the parser's message would repeat the URL.
+    throw new BadInputError(`slack notifier ${name}: url is not a valid URL: ${safeUrlOf(raw)}`, {
+      adapter: "slack",
+    });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new BadInputError(`slack notifier ${name}: url must be http(s): ${safeUrlOf(raw)}`, {
+      adapter: "slack",
+    });
+  }
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  // fetch refuses URLs with credentials (and repeats the URL in its error): send them as Basic
+  // auth instead, which is what such a URL means.
+  if (url.username !== "" || url.password !== "") {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
+    url.username = "";
+    url.password = "";
+  }
+  return { url: url.toString(), safeUrl: safeUrlOf(raw), headers };
+}
+
+/**
+ * A webhook URL fit for an error message: credentials redacted, query and fragment dropped, and
+ * the path hidden. The whole URL is the secret, also when it is not a hooks.slack.com URL (a
+ * proxy, a Slack-compatible bridge).
+ */
+function safeUrlOf(raw: string): string {
+  const redacted = redact(raw.replace(/[?#].*$/s, ""));
+  const match = /^([a-z][a-z0-9+.-]*:\/\/[^/]*)(\/.*)?$/is.exec(redacted);
+  if (match === null) return "[REDACTED URL]";
+  const [, origin, path = ""] = match;
+  return path === "" || path === "/" || path.includes("[REDACTED]") ? redacted : `${origin}/[REDACTED]`;
+}
+
+function transportError(
+  error: unknown,
+  signal: AbortSignal,
+  context: { readonly incidentId: string; readonly url: string },
+): SelfHealError {
+  const base = { ...context, adapter: "slack", operation: "notify" } as const;
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof Error && reason.name === "TimeoutError") {
+      return new TimeoutError(`Slack webhook ${context.url} did not answer in time`, base);
+    }
+    return new SelfHealError(`Slack webhook ${context.url}: request cancelled`, { ...base, cause: error });
+  }
+  // Network failures (refused, reset, DNS) may pass.
+  return new SelfHealError(`Slack webhook ${context.url} failed: ${redact(describeChain(error))}`, {
+    ...base,
+    retryable: true,
+    cause: error,
+  });
+}
+
+/** `fetch failed: connect ECONNREFUSED 127.0.0.1:9` rather than just `fetch failed`. */
+function describeChain(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
+}

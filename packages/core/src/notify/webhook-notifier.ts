@@ -1,0 +1,208 @@
+import { BadInputError, describeError, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
+import type { CallOptions } from "../spec/common.js";
+import type { Incident } from "../spec/incident.js";
+import type { Notification, Notifier } from "../spec/notifier.js";
+import { redact, redactDeep } from "../util/redact.js";
+
+/** Settings of {@link webhookNotifier}. */
+export interface WebhookNotifierSettings {
+  /**
+   * Where to POST. Credentials in it (`https://user:pass@host/…`) are sent as Basic auth and
+   * only ever appear redacted in errors; the query string never appears in errors.
+   */
+  readonly url: string;
+  /**
+   * Name recorded in the audit trail.
+   * @default "webhook"
+   */
+  readonly name?: string;
+  /**
+   * Extra request headers (an `authorization` header, a routing key). They override the
+   * defaults and never appear in errors.
+   * @default {}
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Which kinds of notification it sends.
+   * @default all kinds
+   */
+  readonly kinds?: readonly Notification["kind"][];
+  /**
+   * Time limit of one request, in milliseconds (on top of the caller's signal).
+   * @default 5000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * The transport. Tests and proxies inject their own.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * The JSON body a {@link webhookNotifier} posts (`content-type: application/json`). `version`
+ * changes only when a field changes meaning or goes away; new fields may appear at any time.
+ * Credentials anywhere in it are redacted.
+ */
+export interface WebhookNotificationBody {
+  /** Version of this body's shape. */
+  readonly version: "1";
+  /** What happened: `escalated`, `remediated`, `resolved`, `suppressed`, `failed`. */
+  readonly kind: Notification["kind"];
+  /** One line. */
+  readonly title: string;
+  /** A few lines, plain text. */
+  readonly text: string;
+  /** Links worth clicking; empty when there are none. */
+  readonly links: readonly { readonly label: string; readonly url: string }[];
+  /** The incident, without its labels, plan and verification details. */
+  readonly incident: {
+    readonly id: string;
+    readonly key: string;
+    readonly service: string;
+    readonly alertname: string;
+    readonly state: Incident["state"];
+    readonly openedAt: string;
+    readonly closedAt?: string;
+    readonly decision?: NonNullable<Incident["decision"]>;
+    readonly result?: NonNullable<Incident["result"]>;
+  };
+}
+
+/**
+ * A notifier that POSTs a {@link WebhookNotificationBody} to any HTTP endpoint (a chat bridge,
+ * a pager, an internal service). Any 2xx counts as delivered; anything else rejects with a
+ * {@link SelfHealError} carrying the status (retryable for 408, 429 and 5xx).
+ */
+export function webhookNotifier(settings: WebhookNotifierSettings): Notifier {
+  const name = settings.name ?? "webhook";
+  const timeoutMs = settings.timeoutMs ?? 5000;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new BadInputError(`webhook notifier ${name}: timeoutMs must be a positive number`, {
+      adapter: "webhook",
+    });
+  }
+  const target = prepareTarget(settings.url, name);
+  const headers = new Headers(target.headers);
+  for (const [key, value] of Object.entries(settings.headers ?? {})) headers.set(key, value);
+  const transport = settings.fetch ?? globalThis.fetch;
+
+  async function notify(notification: Notification, options: CallOptions): Promise<void> {
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
+    const context = { incidentId: notification.incident.id, url: target.safeUrl };
+    let response: Response;
+    let body: string;
+    try {
+      response = await transport(target.url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(webhookNotificationBody(notification)),
+        signal,
+      });
+      body = await response.text();
+    } catch (error) {
+      throw transportError(error, signal, context);
+    }
+    if (response.ok) return;
+    const excerpt = redact(body.trim().slice(0, 200));
+    throw new SelfHealError(
+      `webhook ${target.safeUrl} answered ${response.status}${excerpt === "" ? "" : ` ${excerpt}`}`,
+      {
+        ...context,
+        adapter: "webhook",
+        operation: "notify",
+        status: response.status,
+        retryable: response.status === 408 || response.status === 429 || response.status >= 500,
+      },
+    );
+  }
+
+  return { name, ...(settings.kinds === undefined ? {} : { kinds: settings.kinds }), notify };
+}
+
+/** The body a {@link webhookNotifier} posts for a notification, credentials redacted. */
+export function webhookNotificationBody(notification: Notification): WebhookNotificationBody {
+  const { incident } = notification;
+  const body: WebhookNotificationBody = {
+    version: "1",
+    kind: notification.kind,
+    title: notification.title,
+    text: notification.text,
+    links: (notification.links ?? []).map((link) => ({ label: link.label, url: link.url })),
+    incident: {
+      id: incident.id,
+      key: incident.key,
+      service: incident.service,
+      alertname: incident.alertname,
+      state: incident.state,
+      openedAt: incident.openedAt,
+      ...(incident.closedAt === undefined ? {} : { closedAt: incident.closedAt }),
+      ...(incident.decision === undefined ? {} : { decision: incident.decision }),
+      ...(incident.result === undefined ? {} : { result: incident.result }),
+    },
+  };
+  return redactDeep(body);
+}
+
+/** The URL to call, the URL to show (redacted, no query), and the default headers. */
+interface Target {
+  readonly url: string;
+  readonly safeUrl: string;
+  readonly headers: Record<string, string>;
+}
+
+function prepareTarget(raw: string, name: string): Target {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // No cause: the parser's message would repeat the URL.
+    throw new BadInputError(`webhook notifier ${name}: url is not a valid URL: ${safeUrlOf(raw)}`, {
+      adapter: "webhook",
+    });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new BadInputError(`webhook notifier ${name}: url must be http(s): ${safeUrlOf(raw)}`, {
+      adapter: "webhook",
+    });
+  }
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  // fetch refuses URLs with credentials (and repeats the URL in its error): send them as Basic
+  // auth instead, which is what such a URL means.
+  if (url.username !== "" || url.password !== "") {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
+    url.username = "";
+    url.password = "";
+  }
+  return { url: url.toString(), safeUrl: safeUrlOf(raw), headers };
+}
+
+/** A URL fit for an error message: credentials redacted, query and fragment dropped. */
+function safeUrlOf(raw: string): string {
+  return redact(raw.replace(/[?#].*$/s, ""));
+}
+
+function transportError(
+  error: unknown,
+  signal: AbortSignal,
+  context: { readonly incidentId: string; readonly url: string },
+): SelfHealError {
+  const base = { ...context, adapter: "webhook", operation: "notify" } as const;
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof Error && reason.name === "TimeoutError") {
+      return new TimeoutError(`webhook ${context.url} did not answer in time`, base);
+    }
+    return new SelfHealError(`webhook ${context.url}: request cancelled`, { ...base, cause: error });
+  }
+  // Network failures (refused, reset, DNS) may pass.
+  const cause = error instanceof Error ? error.cause : undefined;
+  const detail =
+    cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
+  return new SelfHealError(`webhook ${context.url} failed: ${redact(detail)}`, {
+    ...base,
+    retryable: true,
+    cause: error,
+  });
+}

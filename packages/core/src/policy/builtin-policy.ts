@@ -1,0 +1,184 @@
+import { BadInputError } from "../errors/selfheal-error.js";
+import type { Decision, DecisionInput } from "../spec/decision.js";
+import type { Policy } from "../spec/policy.js";
+import { formatMs } from "../util/duration.js";
+
+/** Settings of the built-in policy. Every threshold is exclusive: a value must exceed it. */
+export interface BuiltinPolicySettings {
+  /**
+   * Roll back only when `metrics.error_rate` is above this ratio.
+   * @default 0.05
+   */
+  readonly errorRateThreshold?: number;
+  /**
+   * Roll back only when `metrics.restart_count` is above this count.
+   * @default 3
+   */
+  readonly restartThreshold?: number;
+  /**
+   * Scale up only when `metrics.cpu_usage` is above this share of the limit.
+   * @default 0.8
+   */
+  readonly cpuThreshold?: number;
+  /**
+   * Rollbacks (not counting dry runs) allowed within `rollbackWindowMs`; at this many, escalate instead.
+   * @default 2
+   */
+  readonly maxRollbacks?: number;
+  /**
+   * Look-back for `maxRollbacks`, in milliseconds.
+   * @default 1_800_000 (30 minutes)
+   */
+  readonly rollbackWindowMs?: number;
+  /**
+   * Replicas added by one scale-up, capped at `max_replicas`.
+   * @default 1
+   */
+  readonly scaleStep?: number;
+  /**
+   * Name recorded with every decision.
+   * @default "builtin"
+   */
+  readonly name?: string;
+}
+
+type BuiltinPolicyConfig = Required<BuiltinPolicySettings>;
+
+function resolveSettings(settings: BuiltinPolicySettings): BuiltinPolicyConfig {
+  const config: BuiltinPolicyConfig = {
+    errorRateThreshold: settings.errorRateThreshold ?? 0.05,
+    restartThreshold: settings.restartThreshold ?? 3,
+    cpuThreshold: settings.cpuThreshold ?? 0.8,
+    maxRollbacks: settings.maxRollbacks ?? 2,
+    rollbackWindowMs: settings.rollbackWindowMs ?? 30 * 60_000,
+    scaleStep: settings.scaleStep ?? 1,
+    name: settings.name ?? "builtin",
+  };
+  const invalid = (key: keyof BuiltinPolicyConfig, expected: string): never => {
+    throw new BadInputError(`builtin policy: ${key} must be ${expected}, got ${String(config[key])}`, {
+      adapter: "builtin-policy",
+      path: key,
+    });
+  };
+  for (const key of ["errorRateThreshold", "restartThreshold", "cpuThreshold"] as const) {
+    if (!Number.isFinite(config[key])) invalid(key, "a finite number");
+  }
+  // 0 is allowed: never roll back on its own, always escalate instead.
+  if (!Number.isInteger(config.maxRollbacks) || config.maxRollbacks < 0)
+    invalid("maxRollbacks", "an integer ≥ 0");
+  if (!Number.isFinite(config.rollbackWindowMs) || config.rollbackWindowMs <= 0) {
+    invalid("rollbackWindowMs", "a positive number");
+  }
+  if (!Number.isInteger(config.scaleStep) || config.scaleStep < 1) invalid("scaleStep", "an integer ≥ 1");
+  if (config.name === "") invalid("name", "a non-empty string");
+  return config;
+}
+
+/**
+ * The built-in TypeScript policy: the seed's Rego rules with an explicit precedence, one reason per
+ * outcome, history read from `input.history`, and unknown metrics treated as unknown (escalate), not 0.
+ *
+ * @throws BadInputError when a setting is out of range (at creation, never while deciding).
+ */
+export function builtinPolicy(settings: BuiltinPolicySettings = {}): Policy {
+  const config = resolveSettings(settings);
+  return {
+    name: config.name,
+    decide: (input) => decide(input, config),
+  };
+}
+
+/**
+ * The decision logic of {@link builtinPolicy} as a pure function. Never throws for an input that
+ * parses as `DecisionInput`; always returns a complete `Decision`.
+ *
+ * @throws BadInputError when a setting is out of range.
+ */
+export function decideBuiltin(input: DecisionInput, settings: BuiltinPolicySettings = {}): Decision {
+  return decide(input, resolveSettings(settings));
+}
+
+function decide(input: DecisionInput, config: BuiltinPolicyConfig): Decision {
+  const labelName = input.alert.labels.alertname;
+  const alertname = labelName !== undefined && labelName !== "" ? labelName : input.incident.alertname;
+  if (alertname === "HighErrorRate") return decideRollback(input, config);
+  if (alertname === "HighCPU") return decideScaleUp(input, config);
+  return none(`no rule for alert ${alertname}`);
+}
+
+function decideRollback(input: DecisionInput, config: BuiltinPolicyConfig): Decision {
+  const severity = input.alert.labels.severity;
+  if (severity !== "critical") {
+    const found = severity === undefined ? "no severity label" : `severity "${severity}"`;
+    return none(`HighErrorRate with ${found}: rollback needs severity "critical"`);
+  }
+  const errorRate = input.metrics.error_rate;
+  const restarts = input.metrics.restart_count;
+  if (errorRate === undefined || restarts === undefined) {
+    const missing = [errorRate === undefined && "error_rate", restarts === undefined && "restart_count"];
+    const names = missing.filter((name) => name !== false).join(", ");
+    return none(`cannot decide on rollback: metrics unknown: ${names}`, true);
+  }
+  const measured = `error rate ${errorRate} (threshold ${config.errorRateThreshold}) and ${restarts} restarts (threshold ${config.restartThreshold})`;
+  if (errorRate <= config.errorRateThreshold || restarts <= config.restartThreshold) {
+    return none(`${measured}: both must exceed their threshold to roll back`);
+  }
+  const recent = countRecentRollbacks(input, config.rollbackWindowMs);
+  if (recent >= config.maxRollbacks) {
+    return none(
+      `rollback limit reached: ${recent} rollbacks in the last ${formatMs(config.rollbackWindowMs)}`,
+      true,
+    );
+  }
+  const exceeded = `error rate ${errorRate} > ${config.errorRateThreshold} and ${restarts} restarts > ${config.restartThreshold}`;
+  const previous = input.deployment?.previous_image;
+  if (previous === null) return none(`${exceeded}, but there is no previous version to roll back to`, true);
+  if (previous !== undefined && (input.deployment?.quarantined ?? []).includes(previous)) {
+    return none(`${exceeded}, but the previous version ${previous} is quarantined`, true);
+  }
+  // Unknown previous image: the remediator resolves the target from the config repo's history.
+  return {
+    action: "rollback",
+    params: previous === undefined ? {} : { image: previous },
+    reason: `${exceeded}: roll back to ${previous ?? "the previous version"}`,
+    escalate: false,
+  };
+}
+
+function decideScaleUp(input: DecisionInput, config: BuiltinPolicyConfig): Decision {
+  const cpu = input.metrics.cpu_usage;
+  if (cpu === undefined) return none("cannot decide on scale_up: metric unknown: cpu_usage", true);
+  if (cpu <= config.cpuThreshold) return none(`cpu usage ${cpu} ≤ ${config.cpuThreshold}: no scale-up`);
+  const current = input.current_replicas;
+  const max = input.max_replicas;
+  if (current === undefined || max === undefined) {
+    const missing = [current === undefined && "current_replicas", max === undefined && "max_replicas"];
+    const names = missing.filter((name) => name !== false).join(", ");
+    return none(`cpu usage ${cpu} > ${config.cpuThreshold}, but cannot scale up: unknown ${names}`, true);
+  }
+  if (current >= max) {
+    return none(`cpu usage ${cpu} > ${config.cpuThreshold}, but already at max replicas (${max})`, true);
+  }
+  const replicas = Math.min(max, current + config.scaleStep);
+  return {
+    action: "scale_up",
+    params: { replicas },
+    reason: `cpu usage ${cpu} > ${config.cpuThreshold}: scale from ${current} to ${replicas} replicas (max ${max})`,
+    escalate: false,
+  };
+}
+
+/**
+ * Rollbacks that really ran (any outcome but `dry_run`) and started after `now - window`. An entry
+ * exactly at the boundary is outside; one later than `now` (clock skew) is counted, to err on the safe side.
+ */
+function countRecentRollbacks(input: DecisionInput, windowMs: number): number {
+  const since = Date.parse(input.now) - windowMs;
+  return input.history.filter(
+    (entry) => entry.action === "rollback" && entry.outcome !== "dry_run" && Date.parse(entry.at) > since,
+  ).length;
+}
+
+function none(reason: string, escalate = false): Decision {
+  return { action: "none", params: {}, reason, escalate };
+}

@@ -1,0 +1,77 @@
+import type { AuditEvent, AuditEventType } from "../spec/audit-event.js";
+import type { JsonObject } from "../spec/common.js";
+import type { Enricher } from "../spec/enricher.js";
+import type { Incident } from "../spec/incident.js";
+import type { Notification } from "../spec/notifier.js";
+import type { Policy } from "../spec/policy.js";
+import type { Remediator } from "../spec/remediator.js";
+import type { Store } from "../spec/store.js";
+import type { Verifier } from "../spec/verifier.js";
+import type { Instruments } from "../telemetry/instruments.js";
+import type { Mutex, Semaphore } from "../util/async.js";
+import type { Logger } from "../util/logger.js";
+import { redactDeep } from "../util/redact.js";
+import type { Guardrails } from "./guardrails.js";
+import { eventId } from "./ids.js";
+
+/** Everything an incident runner needs: the controller's resolved configuration and services. */
+export interface RuntimeContext {
+  readonly store: Store;
+  readonly policy: Policy;
+  readonly enrichers: readonly Enricher[];
+  readonly remediators: readonly Remediator[];
+  readonly verifiers: readonly Verifier[];
+  readonly guardrails: Guardrails;
+  /** Held while guardrails are checked and an action is recorded as started. */
+  readonly gate: Mutex;
+  /** Bounds how many incidents are enriched and decided at once. */
+  readonly decisions: Semaphore;
+  readonly instruments: Instruments;
+  readonly notify: (notification: Notification) => void;
+  readonly logger: Logger;
+  /** This controller instance, written into every audit event. */
+  readonly actor: string;
+  readonly now: () => Date;
+  readonly policyTimeoutMs: number;
+  readonly historyWindowMs: number;
+  readonly mergeTimeoutMs: number;
+  /** Aborted when the controller closes: runners stop at the next checkpoint. */
+  readonly stopping: AbortSignal;
+}
+
+/** Optional fields of an audit event. */
+export interface EventFields {
+  readonly action?: string;
+  readonly idempotencyKey?: string;
+  readonly dryRun?: boolean;
+  readonly data?: JsonObject;
+}
+
+/** An audit event about an incident, credentials redacted. */
+export function incidentEvent(
+  context: RuntimeContext,
+  incident: Incident,
+  type: AuditEventType,
+  message: string,
+  fields: EventFields = {},
+): AuditEvent {
+  const event: AuditEvent = {
+    id: eventId(),
+    at: context.now().toISOString(),
+    type,
+    incidentId: incident.id,
+    service: incident.service,
+    actor: context.actor,
+    message,
+  };
+  if (fields.action !== undefined) event.action = fields.action;
+  if (fields.idempotencyKey !== undefined) event.idempotencyKey = fields.idempotencyKey;
+  if (fields.dryRun !== undefined) event.dryRun = fields.dryRun;
+  if (fields.data !== undefined) event.data = fields.data;
+  return redactDeep(event);
+}
+
+/** A plain JSON object of a value (drops `undefined`, keeps what JSON keeps). */
+export function toJson(value: unknown): JsonObject {
+  return JSON.parse(JSON.stringify(value ?? {})) as JsonObject;
+}

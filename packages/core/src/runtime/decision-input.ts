@@ -1,0 +1,119 @@
+import { describeError } from "../errors/selfheal-error.js";
+import type { JsonObject } from "../spec/common.js";
+import { DecisionInput, type HistoryEntry } from "../spec/decision.js";
+import type { Enricher, Enrichment } from "../spec/enricher.js";
+import type { Incident } from "../spec/incident.js";
+import type { Store } from "../spec/store.js";
+import { withTimeout } from "../util/async.js";
+
+/** What enriching an incident found, and what went wrong on the way. */
+export interface EnrichedInput {
+  readonly input: DecisionInput;
+  /** Set when an enricher found that the alert's condition no longer holds. */
+  readonly stale?: { readonly enricher: string; readonly reason: string };
+  /** One entry per enricher run, for the audit trail. */
+  readonly runs: readonly {
+    readonly enricher: string;
+    readonly ok: boolean;
+    readonly detail: string;
+    readonly warnings: readonly string[];
+  }[];
+}
+
+/** The input before any enricher ran: the alert, the incident, the history and the time. */
+export async function baseDecisionInput(options: {
+  readonly incident: Incident;
+  readonly store: Store;
+  readonly now: Date;
+  readonly historyWindowMs: number;
+  readonly maxReplicas: number | undefined;
+}): Promise<DecisionInput> {
+  const { incident, now } = options;
+  const since = new Date(now.getTime() - options.historyWindowMs).toISOString();
+  const history: HistoryEntry[] = (await options.store.listActions({ service: incident.service, since }))
+    .filter((action) => action.incidentId !== incident.id)
+    .map((action) => ({
+      incident_id: action.incidentId,
+      action: action.action,
+      at: action.at,
+      outcome: action.outcome,
+    }));
+  return {
+    alert: {
+      labels: incident.labels,
+      annotations: incident.annotations,
+      status: incident.firing.length > 0 ? "firing" : "resolved",
+      starts_at: incident.startsAt,
+      fingerprint: incident.fingerprint,
+    },
+    service: incident.service,
+    incident: {
+      id: incident.id,
+      key: incident.key,
+      alertname: incident.alertname,
+      opened_at: incident.openedAt,
+      signal_count: incident.signalCount,
+    },
+    metrics: {},
+    ...(options.maxReplicas === undefined ? {} : { max_replicas: options.maxReplicas }),
+    history,
+    now: now.toISOString(),
+  };
+}
+
+/**
+ * Run the enrichers one after another, each with its own time limit, merging what each finds.
+ * An enricher that throws or times out is recorded and skipped. What they return is checked
+ * against the `DecisionInput` schema before it reaches a policy.
+ */
+export async function enrich(options: {
+  readonly incident: Incident;
+  readonly base: DecisionInput;
+  readonly enrichers: readonly Enricher[];
+  readonly signal: AbortSignal;
+}): Promise<EnrichedInput> {
+  let input = options.base;
+  const runs: EnrichedInput["runs"][number][] = [];
+  for (const enricher of options.enrichers) {
+    const timeoutMs = enricher.timeoutMs ?? 5000;
+    let found: Enrichment;
+    try {
+      found = await withTimeout(
+        `enricher ${enricher.name}`,
+        timeoutMs,
+        (signal) => enricher.enrich({ incident: options.incident, input, signal }),
+        options.signal,
+      );
+    } catch (error) {
+      runs.push({ enricher: enricher.name, ok: false, detail: describeError(error), warnings: [] });
+      continue;
+    }
+    const merged = DecisionInput.safeParse(merge(input, enricher.name, found));
+    if (!merged.success) {
+      const issue = merged.error.issues[0];
+      const where = issue === undefined ? "" : ` at ${issue.path.join(".")}: ${issue.message}`;
+      runs.push({
+        enricher: enricher.name,
+        ok: false,
+        detail: `returned facts that do not fit the input${where}`,
+        warnings: [],
+      });
+      continue;
+    }
+    input = merged.data;
+    runs.push({ enricher: enricher.name, ok: true, detail: "ok", warnings: found.warnings ?? [] });
+    if (found.stale !== undefined)
+      return { input, stale: { enricher: enricher.name, reason: found.stale.reason }, runs };
+  }
+  return { input, runs };
+}
+
+function merge(input: DecisionInput, name: string, found: Enrichment): unknown {
+  const out: Record<string, unknown> = { ...input };
+  if (found.metrics !== undefined) out.metrics = { ...input.metrics, ...found.metrics };
+  if (found.deployment !== undefined) out.deployment = { ...input.deployment, ...found.deployment };
+  if (found.current_replicas !== undefined) out.current_replicas = found.current_replicas;
+  if (found.max_replicas !== undefined) out.max_replicas = found.max_replicas;
+  if (found.facts !== undefined) out.facts = { ...input.facts, [name]: found.facts } satisfies JsonObject;
+  return out;
+}

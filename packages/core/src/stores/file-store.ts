@@ -1,0 +1,300 @@
+import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { describeError, SelfHealError, StoreError } from "../errors/selfheal-error.js";
+import type { AuditEvent } from "../spec/audit-event.js";
+import type { Incident } from "../spec/incident.js";
+import type { EventQuery, IncidentQuery, IngestEntry, Store } from "../spec/store.js";
+import { type Logger, silentLogger } from "../util/logger.js";
+import { type FolderLock, lockFolder } from "./folder-lock.js";
+import { encodeWrite, type JournalSink, type JournalStats, JournalWriter, scanJournal } from "./journal.js";
+import { StoreProjection, type StoreRecord } from "./projection.js";
+
+/** Settings of `fileStore`. */
+export interface FileStoreSettings {
+  /** The folder holding the journal (`journal.ndjson`) and the lock; created if missing. */
+  readonly dir: string;
+  /**
+   * Whether a write resolves only after fsync. Turn off only where losing the last writes on a
+   * crash of the machine is fine (tests, benchmarks). @default true
+   */
+  readonly fsync?: boolean;
+  /** Clock, for tests. @default () => new Date() */
+  readonly now?: () => Date;
+  /** Where warnings go (a torn journal end, a stale lock taken over). @default silentLogger */
+  readonly logger?: Logger;
+}
+
+/** Counters of the journal writer: with group commit, `syncs` grows slower than `appends`. */
+export type FileStoreStats = JournalStats;
+
+/** A store kept in one folder on local disk. */
+export interface FileStore extends Store {
+  /** The folder, as an absolute path. */
+  readonly dir: string;
+  /** Counters of the journal writer so far (a snapshot). */
+  readonly stats: FileStoreStats;
+}
+
+/**
+ * A durable store in one folder: an append-only journal replayed into memory on open. The
+ * embedded default, for a single controller replica (it takes a lock on the folder).
+ *
+ * Every write resolves once its records are on disk (fsync'd); concurrent writes share one
+ * write and one fsync (group commit). Reads are served from memory. Opening starts at once
+ * and every method waits for it; `openFileStore` waits for it up front and throws there.
+ *
+ * @example `store: fileStore("/var/lib/selfheal")`
+ */
+export function fileStore(settings: FileStoreSettings | string): FileStore {
+  return createFileStore(settings).store;
+}
+
+/** `fileStore`, resolved once the journal is replayed and the folder locked; rejects if it cannot be. */
+export async function openFileStore(settings: FileStoreSettings | string): Promise<FileStore> {
+  const { store, opened } = createFileStore(settings);
+  await opened;
+  return store;
+}
+
+/** What an open store holds. */
+interface OpenState {
+  readonly projection: StoreProjection;
+  readonly writer: JournalWriter;
+  readonly lock: FolderLock;
+}
+
+interface FileStoreConfig {
+  readonly dir: string;
+  readonly journalPath: string;
+  readonly name: string;
+  readonly fsync: boolean;
+  readonly now: () => Date;
+  readonly logger: Logger;
+}
+
+const adapter = "file-store";
+
+function createFileStore(settings: FileStoreSettings | string): {
+  store: FileStore;
+  opened: Promise<unknown>;
+} {
+  const config = resolveConfig(typeof settings === "string" ? { dir: settings } : settings);
+  const { name, now } = config;
+  const opened = openState(config);
+  let state: OpenState | undefined;
+  // Methods report a failure to open; this also keeps it from being an unhandled rejection.
+  opened.then(
+    (open) => {
+      state = open;
+    },
+    (error: unknown) =>
+      config.logger.error("file store cannot open", { store: name, error: describeError(error) }),
+  );
+  let closing: Promise<void> | undefined;
+  /** Calls under way: `close()` lets the ones made before it finish. */
+  const active = new Set<Promise<unknown>>();
+  const copy = <T>(value: T): T => structuredClone(value);
+
+  /**
+   * Run a call once the store is open. A call made after `close()` rejects; one made before it
+   * runs to the end, and close waits for it. `body` starts in the same turn as the checks, so
+   * nothing is appended to a failed journal.
+   */
+  const run = <T>(
+    operation: string,
+    writes: boolean,
+    body: (open: OpenState) => T | Promise<T>,
+  ): Promise<T> => {
+    if (closing !== undefined) {
+      return Promise.reject(new StoreError(`${name} is closed`, { adapter, operation, retryable: false }));
+    }
+    const call = opened.then((open) => {
+      if (writes && open.writer.error !== undefined) throw open.writer.error;
+      return body(open);
+    });
+    active.add(call);
+    const done = () => active.delete(call);
+    call.then(done, done);
+    return call;
+  };
+
+  /**
+   * Apply a write's records to memory at once, so that a concurrent compare-and-set sees the new
+   * revision and a concurrent redelivery sees the dedupKey; then wait for them to be durable.
+   */
+  const write = async (open: OpenState, records: readonly StoreRecord[]): Promise<void> => {
+    if (records.length === 0) {
+      // Nothing new (a duplicate delivery), but what it duplicates may still be on its way to
+      // disk, and the caller acknowledges the delivery when this resolves.
+      await open.writer.settled();
+      return;
+    }
+    const durable = open.writer.append(encodeWrite(records));
+    for (const record of copy(records)) open.projection.apply(record);
+    await durable;
+  };
+
+  const store: FileStore = {
+    name,
+    dir: config.dir,
+    get stats(): FileStoreStats {
+      return state?.writer.stats ?? { appends: 0, batches: 0, syncs: 0, bytes: 0 };
+    },
+    ingest: (entries: readonly IngestEntry[]) =>
+      run("ingest", true, async (open) => {
+        const { records, outcomes } = open.projection.planIngest(entries, now());
+        const result = copy(outcomes);
+        await write(open, records);
+        return result;
+      }),
+    getIncident: (id: string) =>
+      run("getIncident", false, (open) => {
+        const incident = open.projection.getIncident(id);
+        return incident === undefined ? undefined : copy(incident);
+      }),
+    listIncidents: (query?: IncidentQuery) =>
+      run("listIncidents", false, (open) => copy(open.projection.listIncidents(query))),
+    updateIncident: (
+      incident: Incident,
+      options: { expectedRevision: number; events?: readonly AuditEvent[] },
+    ) =>
+      run("updateIncident", true, async (open) => {
+        const events = options.events ?? [];
+        const planned = open.projection.planUpdate(incident, options.expectedRevision, events, name);
+        const result = copy(planned.incident);
+        await write(open, planned.records);
+        return result;
+      }),
+    appendEvents: (events: readonly AuditEvent[]) =>
+      run("appendEvents", true, async (open) => {
+        if (events.length > 0) await write(open, [{ kind: "events", events }]);
+      }),
+    listEvents: (query?: EventQuery) =>
+      run("listEvents", false, (open) => copy(open.projection.listEvents(query))),
+    listActions: (query: { service?: string; since: string }) =>
+      run("listActions", false, (open) => copy(open.projection.listActions(query))),
+    async ready() {
+      if (closing !== undefined) return false;
+      const open = await opened.catch(() => undefined);
+      return open !== undefined && open.writer.error === undefined && closing === undefined;
+    },
+    close() {
+      closing ??= Promise.allSettled(active).then(() => closeState(opened, config.journalPath));
+      return closing;
+    },
+  };
+  return { store, opened };
+}
+
+function resolveConfig(settings: FileStoreSettings): FileStoreConfig {
+  const dir = resolve(settings.dir);
+  return {
+    dir,
+    journalPath: join(dir, "journal.ndjson"),
+    name: `file:${dir}`,
+    fsync: settings.fsync ?? true,
+    now: settings.now ?? (() => new Date()),
+    logger: settings.logger ?? silentLogger,
+  };
+}
+
+/** Lock the folder, replay the journal (cutting off a torn end), and open it for appending. */
+async function openState(config: FileStoreConfig): Promise<OpenState> {
+  const { dir, journalPath, logger } = config;
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (cause) {
+    throw new StoreError(`cannot create ${dir}: ${describeError(cause)}`, {
+      adapter,
+      operation: "open",
+      cause,
+    });
+  }
+  const lock = await lockFolder(dir, logger);
+  try {
+    const projection = new StoreProjection();
+    const bytes = await readFile(journalPath).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return Buffer.alloc(0);
+      throw error;
+    });
+    const scan = scanJournal(bytes, journalPath, (record) => projection.apply(record));
+    if (scan.committedLength < bytes.length) {
+      // A crash in the middle of a write: that write was never acknowledged, drop it.
+      await truncate(journalPath, scan.committedLength);
+      logger.warn("dropped an unfinished write at the end of the journal", {
+        journal: journalPath,
+        bytes: bytes.length - scan.committedLength,
+        lines: scan.droppedLines,
+      });
+    }
+    const handle = await open(journalPath, "a", 0o600);
+    const writer = new JournalWriter(fileSink(handle), {
+      fsync: config.fsync,
+      failed: (cause) =>
+        new StoreError(`cannot write journal ${journalPath}: ${describeError(cause)}`, {
+          adapter,
+          operation: "write",
+          cause,
+        }),
+    });
+    if (config.fsync) {
+      // Make a fresh or truncated journal, and its name in the folder, durable before any write.
+      await handle.sync();
+      await syncFolder(dir);
+    }
+    return { projection, writer, lock };
+  } catch (cause) {
+    await lock.release();
+    if (SelfHealError.isInstance(cause)) throw cause;
+    throw new StoreError(`cannot open journal ${journalPath}: ${describeError(cause)}`, {
+      adapter,
+      operation: "open",
+      cause,
+    });
+  }
+}
+
+/** Wait for pending writes, sync and close the journal, release the lock. */
+async function closeState(opened: Promise<OpenState>, journalPath: string): Promise<void> {
+  const open = await opened.catch(() => undefined);
+  if (open === undefined) return;
+  try {
+    await open.writer.close();
+  } catch (cause) {
+    throw new StoreError(`cannot close journal ${journalPath}: ${describeError(cause)}`, {
+      adapter,
+      operation: "close",
+      cause,
+    });
+  } finally {
+    await open.lock.release();
+  }
+}
+
+function fileSink(handle: FileHandle): JournalSink {
+  return {
+    async write(text) {
+      const bytes = Buffer.from(text, "utf8");
+      let offset = 0;
+      while (offset < bytes.length) {
+        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+        offset += bytesWritten;
+      }
+    },
+    sync: () => handle.datasync(),
+    close: () => handle.close(),
+  };
+}
+
+/** fsync a folder so a new file in it survives a crash. Not possible on every platform: best effort. */
+async function syncFolder(dir: string): Promise<void> {
+  const handle = await open(dir, "r").catch(() => undefined);
+  if (handle === undefined) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Windows cannot fsync a folder; the file's own fsync is all there is.
+  } finally {
+    await handle.close();
+  }
+}

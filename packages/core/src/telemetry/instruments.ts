@@ -1,0 +1,147 @@
+import {
+  type MeterProvider,
+  metrics,
+  type Span,
+  SpanStatusCode,
+  type TracerProvider,
+  trace,
+} from "@opentelemetry/api";
+import { describeError } from "../errors/selfheal-error.js";
+import { redact } from "../util/redact.js";
+
+/** Options of {@link createInstruments}. */
+export interface InstrumentsOptions {
+  /**
+   * Where metrics go.
+   * @default the global meter provider (`metrics.getMeterProvider()`)
+   */
+  readonly meterProvider?: MeterProvider;
+  /**
+   * Where spans go.
+   * @default the global tracer provider (`trace.getTracerProvider()`)
+   */
+  readonly tracerProvider?: TracerProvider;
+}
+
+/** How an action ended, as counted in `selfheal_actions_total`. */
+export type ActionOutcome = "succeeded" | "failed" | "dry_run" | "noop";
+
+/** What became of a signal, as counted in `selfheal_signals_total`. */
+export type SignalDisposition = "opened" | "folded" | "duplicate" | "unmatched";
+
+/** The metrics and spans the controller records. Without an OpenTelemetry SDK they cost nothing. */
+export interface Instruments {
+  /** Count a finished action: `selfheal_actions_total{action, outcome}`. */
+  actionFinished(action: string, outcome: ActionOutcome): void;
+  /** Count an action a guardrail stopped: `selfheal_suppressed_total{reason}`. */
+  suppressed(reason: string): void;
+  /**
+   * Count a closed incident, `selfheal_incidents_total{state}`, and record its time to
+   * resolution in `selfheal_mttr_seconds` when given.
+   */
+  incidentClosed(state: string, mttrSeconds?: number): void;
+  /** Count a received signal: `selfheal_signals_total{source, disposition}`. */
+  signalReceived(source: string, disposition: SignalDisposition): void;
+  /**
+   * Report the number of open incidents as the gauge `selfheal_open_incidents`, read from
+   * `callback` at every collection. Returns a function that stops reporting.
+   */
+  openIncidents(callback: () => number): () => void;
+  /**
+   * Run `fn` in an active span named `selfheal.<stage>`. A throw is recorded on the span
+   * (message redacted) with error status, and rethrown; the span always ends.
+   */
+  span<T>(
+    stage: string,
+    attributes: Record<string, string | number | boolean>,
+    fn: (span: Span) => Promise<T>,
+  ): Promise<T>;
+}
+
+const scopeName = "@selfheal/core";
+const scopeVersion = "0.1.0";
+
+/** Bucket boundaries of `selfheal_mttr_seconds`: one second to one hour. */
+export const mttrBucketBoundaries: readonly number[] = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600];
+
+/**
+ * The controller's metrics and spans, using only `@opentelemetry/api`: install any
+ * OpenTelemetry SDK (or pass providers) to export them. Each call makes its own instruments,
+ * so two controllers in one process can report to different providers.
+ */
+export function createInstruments(options: InstrumentsOptions = {}): Instruments {
+  const meter =
+    options.meterProvider?.getMeter(scopeName, scopeVersion) ?? metrics.getMeter(scopeName, scopeVersion);
+  const tracer =
+    options.tracerProvider?.getTracer(scopeName, scopeVersion) ?? trace.getTracer(scopeName, scopeVersion);
+
+  const actions = meter.createCounter("selfheal_actions_total", {
+    description: "Remediation actions finished, by action and outcome (succeeded, failed, dry_run, noop).",
+    unit: "{action}",
+  });
+  const suppressions = meter.createCounter("selfheal_suppressed_total", {
+    description: "Actions a guardrail stopped, by reason (rate_limit, cooldown, kill_switch, ...).",
+    unit: "{action}",
+  });
+  const incidents = meter.createCounter("selfheal_incidents_total", {
+    description: "Incidents closed, by final state (resolved, suppressed, escalated, cancelled, no_action).",
+    unit: "{incident}",
+  });
+  const mttr = meter.createHistogram("selfheal_mttr_seconds", {
+    description: "Time from opening an incident to closing it, in seconds.",
+    unit: "s",
+    advice: { explicitBucketBoundaries: [...mttrBucketBoundaries] },
+  });
+  const signals = meter.createCounter("selfheal_signals_total", {
+    description:
+      "Signals received, by source and disposition (opened an incident, folded into one, duplicate, unmatched).",
+    unit: "{signal}",
+  });
+  const openGauge = meter.createObservableGauge("selfheal_open_incidents", {
+    description: "Incidents open now (not in a closed state).",
+    unit: "{incident}",
+  });
+
+  return {
+    actionFinished(action, outcome) {
+      actions.add(1, { action, outcome });
+    },
+    suppressed(reason) {
+      suppressions.add(1, { reason });
+    },
+    incidentClosed(state, mttrSeconds) {
+      incidents.add(1, { state });
+      if (mttrSeconds !== undefined && Number.isFinite(mttrSeconds) && mttrSeconds >= 0) {
+        mttr.record(mttrSeconds, { state });
+      }
+    },
+    signalReceived(source, disposition) {
+      signals.add(1, { source, disposition });
+    },
+    openIncidents(callback) {
+      const observe = (result: { observe(value: number): void }) => {
+        result.observe(callback());
+      };
+      openGauge.addCallback(observe);
+      return () => openGauge.removeCallback(observe);
+    },
+    span(stage, attributes, fn) {
+      return tracer.startActiveSpan(`selfheal.${stage}`, { attributes }, async (span) => {
+        try {
+          return await fn(span);
+        } catch (error) {
+          const message = redact(describeError(error));
+          span.recordException({
+            name: error instanceof Error ? error.name : "Error",
+            message,
+            ...(error instanceof Error && error.stack !== undefined ? { stack: redact(error.stack) } : {}),
+          });
+          span.setStatus({ code: SpanStatusCode.ERROR, message });
+          throw error;
+        } finally {
+          span.end();
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export * from "./contracts.js";
+export * from "./fixtures.js";
+export * from "./incident-fixtures.js";
+export * from "./reference.js";
+export * from "./store-contract.js";

@@ -1,0 +1,392 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type Controller,
+  type ControllerSettings,
+  createController,
+  fileStore,
+  memoryStore,
+  type Store,
+  silentLogger,
+} from "../src/index.js";
+import { recordingRemediator, scriptedVerifier, staticPolicy } from "../src/testing/index.js";
+import { alertSignal, eventually, latch, tempDir } from "./helpers.js";
+
+const rollback = {
+  action: "rollback",
+  reason: "error rate high",
+  params: { image: "checkout:v1.1.0" },
+} as const;
+const open: Controller[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+function controller(settings: Partial<ControllerSettings> & { store: Store }): Controller {
+  const created = createController({
+    policy: staticPolicy(rollback),
+    logger: silentLogger,
+    guardrails: { cooldown: 0 },
+    ...settings,
+  });
+  open.push(created);
+  return created;
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close({ timeout: 1000 })));
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+describe("controller: at-least-once delivery", () => {
+  it("3 identical deliveries one after another → 1 incident, 1 action", async () => {
+    const remediator = recordingRemediator();
+    const c = controller({ store: memoryStore(), remediate: remediator });
+    const signal = alertSignal();
+    const dispositions = [];
+    for (let i = 0; i < 3; i++) dispositions.push(...(await c.handle([signal])).map((o) => o.disposition));
+    await c.settled();
+    expect(dispositions).toEqual(["opened", "duplicate", "duplicate"]);
+    expect(await c.store.listIncidents()).toHaveLength(1);
+    expect(remediator.sideEffects).toHaveLength(1);
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.state).toBe("resolved");
+  });
+
+  it("3 identical deliveries at once → 1 incident, 1 action", async () => {
+    const remediator = recordingRemediator();
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const c = controller({ store: fileStore(dir), remediate: remediator });
+    const signal = alertSignal();
+    const results = await Promise.all([c.handle([signal]), c.handle([signal]), c.handle([signal])]);
+    await c.settled();
+    expect(
+      results
+        .flat()
+        .map((o) => o.disposition)
+        .sort(),
+    ).toEqual(["duplicate", "duplicate", "opened"]);
+    expect(await c.store.listIncidents()).toHaveLength(1);
+    expect(remediator.sideEffects).toHaveLength(1);
+    const started = await c.store.listEvents({ types: ["remediation.started"] });
+    expect(started).toHaveLength(1);
+  });
+
+  it("a resolved signal cancels an action that has not started", async () => {
+    const hold = latch();
+    const remediator = recordingRemediator();
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      policy: {
+        name: "slow",
+        decide: async () => {
+          await hold.promise;
+          return rollback;
+        },
+      },
+    });
+    await c.handle([alertSignal()]);
+    await c.handle([alertSignal({ status: "resolved", endsAt: "2026-08-20T10:20:00.000Z" })]);
+    hold.open();
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.state).toBe("cancelled");
+    expect(remediator.sideEffects).toHaveLength(0);
+  });
+
+  it("a resolved signal does not stop an action already under way", async () => {
+    const hold = latch();
+    const remediator = recordingRemediator({ beforeApply: () => hold.promise });
+    const c = controller({ store: memoryStore(), remediate: remediator });
+    await c.handle([alertSignal()]);
+    await eventually(async () => (await c.store.listEvents({ types: ["remediation.started"] })).length === 1);
+    await c.handle([alertSignal({ status: "resolved" })]);
+    hold.open();
+    await c.settled();
+    expect(remediator.sideEffects).toHaveLength(1);
+    expect((await c.store.listIncidents())[0]?.state).toBe("resolved");
+  });
+});
+
+describe("controller: audit trail", () => {
+  it("records every stage, before and after the side effect, in order", async () => {
+    const c = controller({
+      store: memoryStore(),
+      remediate: recordingRemediator(),
+      verify: [scriptedVerifier(["passed"])],
+    });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    const types = (await c.store.listEvents({ incidentId: incident?.id })).map((event) => event.type);
+    expect(types).toEqual([
+      "signal.received",
+      "incident.opened",
+      "incident.state",
+      "decision.made",
+      "remediation.planned",
+      "guardrail.passed",
+      "remediation.started",
+      "incident.state",
+      "remediation.completed",
+      "incident.state",
+      "verification.started",
+      "verification.passed",
+      "incident.closed",
+    ]);
+    const decision = (await c.store.listEvents({ incidentId: incident?.id, types: ["decision.made"] }))[0];
+    expect(decision?.data?.input).toMatchObject({
+      service: "checkout",
+      alert: { labels: { alertname: "HighErrorRate" } },
+    });
+  });
+});
+
+describe("controller: policy failures fail closed", () => {
+  const cases: [string, ControllerSettings["policy"], RegExp][] = [
+    [
+      "throws",
+      {
+        name: "boom",
+        decide: () => {
+          throw new Error("rule conflict");
+        },
+      },
+      /rule conflict/,
+    ],
+    ["times out", { name: "slow", decide: () => new Promise(() => {}) }, /longer than 200 ms/],
+    ["returns garbage", { name: "garbage", decide: () => ({ verdict: "yes" }) as never }, /not a decision/],
+  ];
+  for (const [what, policy, reason] of cases) {
+    it(`a policy that ${what} → no action, escalated, recorded`, async () => {
+      const remediator = recordingRemediator();
+      const c = controller({ store: memoryStore(), remediate: remediator, policy, policyTimeout: 200 });
+      await c.handle([alertSignal()]);
+      await c.settled();
+      const [incident] = await c.store.listIncidents();
+      expect(incident?.state).toBe("escalated");
+      expect(incident?.closeReason).toMatch(reason);
+      expect(remediator.sideEffects).toHaveLength(0);
+      expect(await c.store.listEvents({ types: ["decision.failed"] })).toHaveLength(1);
+    });
+  }
+});
+
+describe("controller: guardrails", () => {
+  it("the rate limit holds across a controller restart", async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const first = recordingRemediator();
+    const a = createController({
+      policy: staticPolicy(rollback),
+      logger: silentLogger,
+      store: fileStore(dir),
+      remediate: first,
+      guardrails: { cooldown: 0 },
+    });
+    await a.handle([alertSignal({ alertname: "HighErrorRate" })]);
+    await a.handle([alertSignal({ alertname: "HighLatency" })]);
+    await a.settled();
+    await a.close();
+    expect(first.sideEffects).toHaveLength(2);
+
+    const second = recordingRemediator();
+    const b = controller({ store: fileStore(dir), remediate: second });
+    await b.start();
+    await b.handle([alertSignal({ alertname: "PodCrashLooping" })]);
+    await b.settled();
+    expect(second.sideEffects).toHaveLength(0);
+    const suppressed = (await b.store.listIncidents({ states: ["suppressed"] }))[0];
+    expect(suppressed?.suppression?.reason).toBe("rate_limit");
+    expect(suppressed?.suppression?.detail).toMatch(/2 actions on checkout in the last 30m/);
+    expect(await b.store.listEvents({ types: ["guardrail.suppressed"] })).toHaveLength(1);
+  });
+
+  it("the circuit breaker opens after a failed verification and stays open until reset", async () => {
+    const remediator = recordingRemediator();
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      verify: [scriptedVerifier(["failed", "passed"])],
+      guardrails: { cooldown: 0, rateLimit: false },
+    });
+    await c.handle([alertSignal({ alertname: "A" })]);
+    await c.settled();
+    const [failed] = await c.store.listIncidents();
+    expect(failed?.state).toBe("escalated");
+    expect(await c.store.listEvents({ types: ["circuit.opened"] })).toHaveLength(1);
+
+    await c.handle([alertSignal({ alertname: "B" })]);
+    await c.settled();
+    expect(remediator.sideEffects).toHaveLength(1);
+    const blocked = (await c.store.listIncidents({ states: ["suppressed"] }))[0];
+    expect(blocked?.suppression?.reason).toBe("circuit_open");
+
+    await c.resetCircuit("checkout", { by: "test" });
+    await c.handle([alertSignal({ alertname: "C" })]);
+    await c.settled();
+    expect(remediator.sideEffects).toHaveLength(2);
+    expect(await c.store.listIncidents({ states: ["resolved"] })).toHaveLength(1);
+  });
+
+  it("the kill switch file stops a side effect mid-incident", async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const hold = latch();
+    const remediator = recordingRemediator();
+    const killFile = join(dir, "STOP");
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      policy: {
+        name: "slow",
+        decide: async () => {
+          await hold.promise;
+          return rollback;
+        },
+      },
+      guardrails: { cooldown: 0, killSwitchFile: killFile },
+    });
+    await c.handle([alertSignal()]);
+    await writeFile(killFile, "");
+    hold.open();
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.state).toBe("suppressed");
+    expect(incident?.suppression?.reason).toBe("kill_switch");
+    expect(remediator.sideEffects).toHaveLength(0);
+  });
+
+  it("the kill switch environment variable, set while the action is planned, stops it before its side effect", async () => {
+    const env: NodeJS.ProcessEnv = {};
+    const hold = latch();
+    const remediator = recordingRemediator();
+    const c = controller({ store: memoryStore(), remediate: remediator, env });
+    // Flip the switch while planning: after the first guardrail check passed, before the side effect.
+    remediator.plan = ((plan) => async (options) => {
+      const made = await plan(options);
+      await hold.promise;
+      return made;
+    })(remediator.plan.bind(remediator));
+    await c.handle([alertSignal()]);
+    await eventually(() => remediator.plans.length === 1);
+    env.SELFHEAL_KILL_SWITCH = "1";
+    hold.open();
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.suppression?.reason).toBe("kill_switch");
+    expect(remediator.sideEffects).toHaveLength(0);
+  });
+
+  it("dry run records the full plan and carries out nothing", async () => {
+    const remediator = recordingRemediator();
+    const c = controller({ store: memoryStore(), remediate: remediator, guardrails: { dryRun: true } });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(remediator.sideEffects).toHaveLength(0);
+    expect(incident?.state).toBe("suppressed");
+    expect(incident?.suppression?.reason).toBe("dry_run");
+    expect(incident?.plan?.changes[0]?.description).toContain("rollback");
+    const planned = await c.store.listEvents({ types: ["remediation.planned"] });
+    expect(planned).toHaveLength(1);
+    expect(planned[0]?.dryRun).toBe(true);
+    expect(await c.store.listEvents({ types: ["remediation.started"] })).toHaveLength(0);
+    const actions = await c.store.listActions({ since: "2000-01-01T00:00:00Z" });
+    expect(actions.map((a) => a.outcome)).toEqual(["dry_run"]);
+  });
+
+  it("refuses wildcard targets and replicas above the cap", async () => {
+    const remediator = recordingRemediator();
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      policy: staticPolicy((input) =>
+        input.service === "api"
+          ? { action: "scale_up", reason: "cpu", params: { replicas: 50 } }
+          : { action: "rollback", reason: "x", params: { service: "*" } },
+      ),
+      guardrails: { cooldown: 0, replicaCap: 10 },
+    });
+    await c.handle([alertSignal({ service: "api" }), alertSignal({ service: "checkout" })]);
+    await c.settled();
+    const reasons = (await c.store.listIncidents()).map((i) => [i.service, i.suppression?.reason]).sort();
+    expect(reasons).toEqual([
+      ["api", "replica_cap"],
+      ["checkout", "invalid_target"],
+    ]);
+    expect(remediator.sideEffects).toHaveLength(0);
+  });
+
+  it("a change freeze suppresses, with the window in the record", async () => {
+    const c = controller({
+      store: memoryStore(),
+      remediate: recordingRemediator(),
+      guardrails: {
+        freezeWindows: [{ from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", reason: "holiday" }],
+      },
+    });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.suppression?.reason).toBe("change_freeze");
+    expect(incident?.suppression?.detail).toContain("holiday");
+  });
+
+  it("the global concurrency limit holds when many services fire at once", async () => {
+    const hold = latch();
+    const remediator = recordingRemediator({ beforeApply: () => hold.promise });
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      guardrails: { cooldown: 0, maxConcurrent: 2 },
+    });
+    await c.handle(["a", "b", "c", "d", "e"].map((service) => alertSignal({ service })));
+    await eventually(async () => (await c.store.listIncidents({ open: true })).length === 2);
+    hold.open();
+    await c.settled();
+    const incidents = await c.store.listIncidents();
+    expect(incidents.filter((i) => i.state === "resolved")).toHaveLength(2);
+    expect(incidents.filter((i) => i.suppression?.reason === "concurrency")).toHaveLength(3);
+  });
+});
+
+describe("controller: restart and close", () => {
+  it("close() checkpoints a verification under way; a new controller resumes it without repeating the action", async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const remediator = recordingRemediator();
+    const a = createController({
+      policy: staticPolicy(rollback),
+      logger: silentLogger,
+      store: fileStore(dir),
+      remediate: remediator,
+      verify: [
+        {
+          name: "never",
+          verify: ({ signal }) =>
+            new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+        },
+      ],
+    });
+    await a.handle([alertSignal()]);
+    await eventually(async () => (await a.store.listIncidents())[0]?.state === "verifying");
+    await eventually(
+      async () => (await a.store.listEvents({ types: ["verification.started"] })).length === 1,
+    );
+    await a.close();
+
+    const b = controller({
+      store: fileStore(dir),
+      remediate: remediator,
+      verify: [scriptedVerifier(["passed"])],
+    });
+    await b.start();
+    await b.settled();
+    const [incident] = await b.store.listIncidents();
+    expect(incident?.state).toBe("resolved");
+    expect(remediator.sideEffects).toHaveLength(1);
+    expect(await b.store.listEvents({ types: ["controller.resumed"] })).toHaveLength(1);
+  });
+});
