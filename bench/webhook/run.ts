@@ -109,7 +109,8 @@ async function peakRssMb(pid: number): Promise<number> {
 
 async function runAgainst(mode: "selfheal" | "naive", deliveries: readonly Delivery[]) {
   const stateDir = await mkdtemp(join(tmpdir(), `bench-webhook-${mode}-`));
-  const child = spawn(process.execPath, [serverScript, mode, stateDir], {
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, serverScript, mode, stateDir], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   let output = "";

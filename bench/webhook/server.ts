@@ -14,6 +14,7 @@ async function startSelfheal(): Promise<() => Promise<void>> {
     policy: builtinPolicy(),
     store: fileStore(stateDir),
     logger: silentLogger,
+    maxParallelDecisions: Number(process.env.BENCH_DECISIONS ?? 16),
   });
   const { port } = await controller.listen({ port: 0, host: "127.0.0.1" });
   process.stdout.write(`LISTENING ${port}\n`);

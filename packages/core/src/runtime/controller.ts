@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
@@ -138,6 +139,8 @@ export function createController(settings: ControllerSettings): Controller {
         : [settings.remediate as Remediator];
   const keyOf = incidentKeyFunction(settings.incidentKey ?? ["service", "alertname"]);
   const stopping = new AbortController();
+  // Every call out listens for the stop; there are as many listeners as calls under way.
+  setMaxListeners(0, stopping.signal);
   const instruments = createInstruments({
     ...(settings.meterProvider === undefined ? {} : { meterProvider: settings.meterProvider }),
     ...(settings.tracerProvider === undefined ? {} : { tracerProvider: settings.tracerProvider }),

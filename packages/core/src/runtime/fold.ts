@@ -1,5 +1,6 @@
 import type { AuditEvent } from "../spec/audit-event.js";
 import type { Incident } from "../spec/incident.js";
+import type { Signal } from "../spec/signal.js";
 import type { IngestEntry, IngestOutcome } from "../spec/store.js";
 import { eventId } from "./ids.js";
 
@@ -11,7 +12,18 @@ export interface FoldResult {
 }
 
 /**
- * Fold a new (not duplicate) signal into the open incident of its key, or open one. Pure:
+ * Whether a signal belongs to an incident of its key: always while the incident is open; after
+ * it closed, only if the alert was already firing before it closed (the same episode: another
+ * pod of the same outage). An alert that starts after the close is a new episode and opens a
+ * new incident. Every store uses this rule.
+ */
+export function belongsTo(incident: Incident, signal: Signal): boolean {
+  if (incident.closedAt === undefined) return true;
+  return Date.parse(signal.startsAt) <= Date.parse(incident.closedAt);
+}
+
+/**
+ * Fold a new (not duplicate) signal into the incident of its key it belongs to, or open one. Pure:
  * every store calls it inside its own atomic write, so all stores fold alike.
  *
  * A firing signal adds its fingerprint to the incident's firing set; a resolved one removes

@@ -11,8 +11,13 @@ const commitLine = `${JSON.stringify({ kind: "commit" })}\n`;
 
 /** The lines of one write, ready to append. */
 export function encodeWrite(records: readonly StoreRecord[]): string {
+  return encodeLines(records.map((record) => JSON.stringify(record)));
+}
+
+/** The journal text of a write whose records are already JSON lines. */
+export function encodeLines(lines: readonly string[]): string {
   let text = "";
-  for (const record of records) text += `${JSON.stringify(record)}\n`;
+  for (const line of lines) text += `${line}\n`;
   return text + commitLine;
 }
 

@@ -1,5 +1,5 @@
 import { StoreConflictError } from "../errors/selfheal-error.js";
-import { foldSignal } from "../runtime/fold.js";
+import { belongsTo, foldSignal } from "../runtime/fold.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import { closedStates, type Incident } from "../spec/incident.js";
 import type { ActionRecord, EventQuery, IncidentQuery, IngestEntry, IngestOutcome } from "../spec/store.js";
@@ -20,7 +20,8 @@ export type StoreRecord =
  */
 export class StoreProjection {
   readonly incidents = new Map<string, Incident>();
-  private readonly openByKey = new Map<string, string>();
+  /** The newest incident of each key, open or closed: signals fold into it while it is their episode. */
+  private readonly latestByKey = new Map<string, string>();
   private readonly seen = new Map<string, string | null>();
   private readonly events: AuditEvent[] = [];
   private readonly eventsByIncident = new Map<string, AuditEvent[]>();
@@ -67,9 +68,14 @@ export class StoreProjection {
         );
         continue;
       }
-      const openId = openHere.get(entry.key) ?? this.openByKey.get(entry.key);
-      const open = openId === undefined ? undefined : (touched.get(openId) ?? this.incidents.get(openId));
-      const folded = foldSignal(open, entry, now);
+      const latestId = openHere.get(entry.key) ?? this.latestByKey.get(entry.key);
+      const latest =
+        latestId === undefined ? undefined : (touched.get(latestId) ?? this.incidents.get(latestId));
+      const folded = foldSignal(
+        latest !== undefined && belongsTo(latest, entry.signal) ? latest : undefined,
+        entry,
+        now,
+      );
       events.push(...folded.events);
       const incidentId = folded.incident?.id ?? null;
       seenHere.set(dedupKey, incidentId);
@@ -169,10 +175,10 @@ export class StoreProjection {
 
   private putIncident(incident: Incident): void {
     this.incidents.set(incident.id, incident);
-    if (closedStates.has(incident.state)) {
-      if (this.openByKey.get(incident.key) === incident.id) this.openByKey.delete(incident.key);
-    } else {
-      this.openByKey.set(incident.key, incident.id);
+    const latestId = this.latestByKey.get(incident.key);
+    const latest = latestId === undefined ? undefined : this.incidents.get(latestId);
+    if (latest === undefined || latest.id === incident.id || incident.openedAt >= latest.openedAt) {
+      this.latestByKey.set(incident.key, incident.id);
     }
   }
 

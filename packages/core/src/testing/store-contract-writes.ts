@@ -171,6 +171,18 @@ export function describeWrites(subject: ContractSubject): void {
         expect(late.disposition).toBe("duplicate");
         expect(await store.listIncidents()).toHaveLength(2);
       });
+      it("folds a signal that was already firing when its incident closed into that incident (same episode)", async () => {
+        const first = await open(makeSignal());
+        await store.updateIncident(
+          { ...first, state: "escalated", closedAt: at(5) },
+          { expectedRevision: first.revision },
+        );
+        const otherPod = makeSignal({ fingerprint: "0000000000000002", startsAt: at(4) });
+        const outcome = await ingestOne(otherPod);
+        expect(outcome.disposition).toBe("folded");
+        expect(outcome.incident).toMatchObject({ id: first.id, state: "escalated", signalCount: 2 });
+        expect(await store.listIncidents()).toHaveLength(1);
+      });
     });
 
     describe("updateIncident", () => {
