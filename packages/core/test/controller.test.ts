@@ -119,7 +119,8 @@ describe("controller: audit trail", () => {
     await c.handle([alertSignal()]);
     await c.settled();
     const [incident] = await c.store.listIncidents();
-    const types = (await c.store.listEvents({ incidentId: incident?.id })).map((event) => event.type);
+    if (incident === undefined) throw new Error("no incident");
+    const types = (await c.store.listEvents({ incidentId: incident.id })).map((event) => event.type);
     expect(types).toEqual([
       "signal.received",
       "incident.opened",
@@ -135,7 +136,7 @@ describe("controller: audit trail", () => {
       "verification.passed",
       "incident.closed",
     ]);
-    const decision = (await c.store.listEvents({ incidentId: incident?.id, types: ["decision.made"] }))[0];
+    const decision = (await c.store.listEvents({ incidentId: incident.id, types: ["decision.made"] }))[0];
     expect(decision?.data?.input).toMatchObject({
       service: "checkout",
       alert: { labels: { alertname: "HighErrorRate" } },
