@@ -12,7 +12,8 @@ import { fileStore } from "@selfheal/core";
 
 const deliveriesWanted = 10_000;
 const incidentsWanted = 1_000;
-const concurrency = 32;
+/** Deliveries in flight at once (Alertmanager flushes each aggregation group on its own). */
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
 
 interface Delivery {
@@ -142,13 +143,20 @@ async function runAgainst(mode: "selfheal" | "naive", deliveries: readonly Deliv
   const elapsedS = (performance.now() - started) / 1000;
   agent.destroy();
   const rssMb = await peakRssMb(child.pid as number);
+  let tail = "";
   const stopped = new Promise<void>((resolve) =>
-    child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("STOPPED") && resolve()),
+    child.stdout.on("data", (chunk: Buffer) => {
+      tail += chunk.toString();
+      if (tail.includes("STOPPED")) resolve();
+    }),
   );
   child.stdin.write("stop\n");
   await stopped;
   latencies.sort((a, b) => a - b);
+  const loop = /LOOP_DELAY (\{.*\})/.exec(tail)?.[1];
   const result = {
+    event_loop_delay:
+      loop === undefined ? undefined : (JSON.parse(loop) as { p99_ms: number; max_ms: number }),
     deliveries: deliveries.length,
     acked: acked.length,
     failed,
@@ -189,6 +197,7 @@ const summary = {
   ack_p50_ms: ours.result.ack_p50_ms,
   ack_p99_ms: ours.result.ack_p99_ms,
   rss_mb: ours.result.rss_mb,
+  event_loop_delay_ms: ours.result.event_loop_delay,
   failed: ours.result.failed,
   deliveries_per_s: ours.result.deliveries_per_s,
   concurrency,
@@ -196,6 +205,7 @@ const summary = {
     ack_p50_ms: naive.result.ack_p50_ms,
     ack_p99_ms: naive.result.ack_p99_ms,
     rss_mb: naive.result.rss_mb,
+    event_loop_delay_ms: naive.result.event_loop_delay,
     deliveries_per_s: naive.result.deliveries_per_s,
   },
 };

@@ -3,10 +3,13 @@
 import { open } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { alertmanagerWebhook } from "@selfheal/adapter-prometheus";
 import { builtinPolicy, createController, fileStore, silentLogger } from "@selfheal/core";
 
 const [mode = "selfheal", stateDir = "."] = process.argv.slice(2);
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 
 async function startSelfheal(): Promise<() => Promise<void>> {
   const controller = createController({
@@ -47,6 +50,10 @@ const stop = await (mode === "naive" ? startNaive() : startSelfheal());
 process.stdin.on("data", async (chunk: Buffer) => {
   if (!chunk.toString().includes("stop")) return;
   await stop();
+  const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+  process.stdout.write(
+    `LOOP_DELAY ${JSON.stringify({ p99_ms: ms(loopDelay.percentile(99)), max_ms: ms(loopDelay.max) })}\n`,
+  );
   process.stdout.write("STOPPED\n");
   process.exit(0);
 });

@@ -146,7 +146,13 @@ function createFileStore(settings: FileStoreSettings | string): {
     ingest: (entries: readonly IngestEntry[]) =>
       run("ingest", true, async (open) => {
         const { records, outcomes } = open.projection.planIngest(entries, now());
-        const result = copy(outcomes);
+        // Opened and folded incidents are fresh objects (the projection keeps its own parsed
+        // copy); only a duplicate's incident is the projection's own and must be copied.
+        const result = outcomes.map((outcome) =>
+          outcome.disposition === "duplicate" && outcome.incident !== undefined
+            ? { ...outcome, incident: copy(outcome.incident) }
+            : outcome,
+        );
         await write(open, records);
         return result;
       }),
