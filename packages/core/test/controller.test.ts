@@ -354,6 +354,33 @@ describe("controller: guardrails", () => {
 });
 
 describe("controller: restart and close", () => {
+  it("close() during a decision records no decision; a new controller decides and acts", async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const remediator = recordingRemediator();
+    const a = createController({
+      policy: {
+        name: "hanging",
+        decide: (_input, { signal }) =>
+          new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+      },
+      logger: silentLogger,
+      store: fileStore(dir),
+      remediate: remediator,
+    });
+    await a.handle([alertSignal()]);
+    await eventually(async () => (await a.store.listIncidents())[0]?.state === "deciding");
+    await a.close();
+
+    const b = controller({ store: fileStore(dir), remediate: remediator });
+    expect((await b.store.listIncidents())[0]?.state).toBe("deciding");
+    expect(await b.store.listEvents({ types: ["decision.made", "decision.failed"] })).toHaveLength(0);
+    await b.start();
+    await b.settled();
+    expect((await b.store.listIncidents())[0]?.state).toBe("resolved");
+    expect(remediator.sideEffects).toHaveLength(1);
+  });
+
   it("close() checkpoints a verification under way; a new controller resumes it without repeating the action", async () => {
     const { dir, cleanup } = await tempDir();
     cleanups.push(cleanup);

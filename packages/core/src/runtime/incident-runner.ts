@@ -63,7 +63,7 @@ function cancelResolved(context: RuntimeContext, incident: Incident): Promise<In
 }
 
 /** Enrich, decide, check guardrails, plan; then record the action as started, or close. */
-async function decide(context: RuntimeContext, incident: Incident): Promise<Incident> {
+async function decide(context: RuntimeContext, incident: Incident): Promise<Incident | undefined> {
   if (incident.resolvedAt !== undefined) return cancelResolved(context, incident);
   const now = context.now();
   const base = await baseDecisionInput({
@@ -74,6 +74,9 @@ async function decide(context: RuntimeContext, incident: Incident): Promise<Inci
     maxReplicas: context.guardrails.replicaCap(incident.service),
   });
   const enriched = await enrich({ incident, base, enrichers: context.enrichers, signal: context.stopping });
+  // Closing aborts calls under way; what they then answer says nothing about the incident.
+  // Record nothing: the incident stays in `deciding` and is decided again after restart.
+  if (context.stopping.aborted) return undefined;
   const events: AuditEvent[] = enriched.runs.map((run) =>
     incidentEvent(
       context,
@@ -94,6 +97,7 @@ async function decide(context: RuntimeContext, incident: Incident): Promise<Inci
   }
 
   const outcome = await runPolicy(context.policy, enriched.input, context.policyTimeoutMs, context.stopping);
+  if (context.stopping.aborted) return undefined;
   const decision = outcome.decision;
   const decided = { ...decision, policy: context.policy.name, decidedAt: now.toISOString() };
   events.push(
@@ -139,6 +143,7 @@ async function decide(context: RuntimeContext, incident: Incident): Promise<Inci
       context.stopping,
     );
   } catch (error) {
+    if (context.stopping.aborted) return undefined;
     const escalate = !(error instanceof RemediationError) || error.escalate;
     events.push(
       incidentEvent(context, incident, "remediation.failed", `planning failed: ${describeError(error)}`, {
