@@ -1,0 +1,64 @@
+import { readFile } from "node:fs/promises";
+import { type Controller, createController, memoryStore, silentLogger } from "@selfheal/core";
+import { recordingRemediator, staticPolicy } from "@selfheal/core/testing";
+import { afterEach, expect, it } from "vitest";
+import { alertmanagerWebhook } from "../src/index.js";
+
+const example = new URL("../../../../shared/contracts/alertmanager-webhook-example.json", import.meta.url);
+let controller: Controller | undefined;
+afterEach(async () => {
+  await controller?.close({ timeout: 1000 });
+});
+
+async function start(remediator = recordingRemediator()) {
+  controller = createController({
+    sources: [alertmanagerWebhook({ path: "/webhook", auth: { bearer: "s3cret-token-value" } })],
+    policy: staticPolicy({ action: "rollback", reason: "test", params: {} }),
+    remediate: remediator,
+    store: memoryStore(),
+    logger: silentLogger,
+  });
+  const { url } = await controller.listen({ port: 0, host: "127.0.0.1" });
+  const post = (body: string, token = "s3cret-token-value") =>
+    fetch(`${url}/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body,
+    });
+  return { controller, remediator, post };
+}
+
+it("the same Alertmanager notification delivered 3 times at once → 1 incident, 1 action", async () => {
+  const { controller, remediator, post } = await start();
+  const body = await readFile(example, "utf8");
+  const answers = await Promise.all([post(body), post(body), post(body)]);
+  expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+  await controller.settled();
+  expect(await controller.store.listIncidents()).toHaveLength(1);
+  expect(remediator.sideEffects).toHaveLength(1);
+});
+
+it("the same notification delivered 3 times in a row → 1 incident, 1 action", async () => {
+  const { controller, remediator, post } = await start();
+  const body = await readFile(example, "utf8");
+  for (let i = 0; i < 3; i++) expect((await post(body)).status).toBe(200);
+  await controller.settled();
+  expect(await controller.store.listIncidents()).toHaveLength(1);
+  expect(remediator.sideEffects).toHaveLength(1);
+});
+
+it("refused deliveries record nothing and act on nothing", async () => {
+  const { controller, remediator, post } = await start();
+  const body = await readFile(example, "utf8");
+  const refused = [
+    await post(body, "wrong-token-value"),
+    await post("{not json"),
+    await post(body.replace('"version": "4"', '"version": "3"')),
+    await post(body.replace(/"fingerprint": "[0-9a-f]+",?/g, "")),
+  ];
+  expect(refused.map((answer) => answer.status)).toEqual([401, 400, 400, 400]);
+  await controller.settled();
+  expect(await controller.store.listIncidents()).toHaveLength(0);
+  expect(await controller.store.listEvents()).toHaveLength(0);
+  expect(remediator.sideEffects).toHaveLength(0);
+});
