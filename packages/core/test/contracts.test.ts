@@ -1,0 +1,81 @@
+// The contract suites of @selfheal/core/testing, run against the reference implementations and
+// the built-in policy, so that the suites themselves are exercised on every run.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { builtinPolicy, webhookNotifier } from "../src/index.js";
+import {
+  makeDecisionInput,
+  makeIncident,
+  recordingRemediator,
+  scriptedVerifier,
+  staticEnricher,
+  testEnricherContract,
+  testNotifierContract,
+  testPolicyContract,
+  testRemediatorContract,
+  testVerifierContract,
+} from "../src/testing/index.js";
+
+testPolicyContract("builtin", () => builtinPolicy(), [
+  makeDecisionInput(),
+  makeDecisionInput({ metrics: {} }),
+  makeDecisionInput({
+    alert: { ...makeDecisionInput().alert, labels: { alertname: "HighCPU", service: "checkout" } },
+    metrics: { cpu_usage: 0.95 },
+  }),
+]);
+
+testRemediatorContract("recording", async () => {
+  const remediator = recordingRemediator();
+  return {
+    remediator,
+    decision: { action: "rollback", params: { image: "checkout:v1.1.0" }, reason: "test", escalate: false },
+    snapshot: async () => remediator.sideEffects.join(","),
+  };
+});
+
+testVerifierContract("scripted", async () => {
+  const incident = makeIncident({
+    state: "verifying",
+    plan: {
+      idempotencyKey: "k",
+      incidentId: "checkout-higherrorrate-0123456789",
+      service: "checkout",
+      action: "rollback",
+      params: {},
+      remediator: "recording",
+      summary: "s",
+      changes: [],
+    },
+    result: {
+      idempotencyKey: "k",
+      status: "applied",
+      reused: false,
+      startedAt: "2026-08-20T10:16:00.000Z",
+      finishedAt: "2026-08-20T10:16:01.000Z",
+    },
+  });
+  return { verifier: scriptedVerifier(["passed"]), incident };
+});
+
+testEnricherContract("static", async () => ({
+  enricher: staticEnricher({ metrics: { error_rate: 0.2 }, current_replicas: 3 }),
+}));
+
+testNotifierContract("webhook", async () => {
+  let received = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      received++;
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    notifier: webhookNotifier({ url: `http://127.0.0.1:${port}/hook` }),
+    received: async () => received,
+    cleanup: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+});
