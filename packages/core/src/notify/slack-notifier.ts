@@ -1,7 +1,8 @@
-import { BadInputError, describeError, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
+import { SelfHealError } from "../errors/selfheal-error.js";
 import type { CallOptions } from "../spec/common.js";
 import type { Notification, Notifier } from "../spec/notifier.js";
 import { redact } from "../util/redact.js";
+import { httpTarget, redactedUrlWithoutQuery } from "./http-target.js";
 
 /** Settings of {@link slackNotifier}. */
 export interface SlackNotifierSettings {
@@ -78,6 +79,12 @@ export interface SlackMessage {
   readonly blocks: readonly SlackBlock[];
 }
 
+const { checkTimeoutMs, prepareTarget, transportError } = httpTarget({
+  adapter: "slack",
+  label: "Slack webhook",
+  safeUrlOf,
+});
+
 /**
  * A notifier that posts to a Slack incoming webhook: a header with the title, the text, the
  * incident's service, alert, state and action, its links, and the incident id. Only `200 ok`
@@ -86,12 +93,7 @@ export interface SlackMessage {
  */
 export function slackNotifier(settings: SlackNotifierSettings): Notifier {
   const name = settings.name ?? "slack";
-  const timeoutMs = settings.timeoutMs ?? 5000;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    throw new BadInputError(`slack notifier ${name}: timeoutMs must be a positive number`, {
-      adapter: "slack",
-    });
-  }
+  const timeoutMs = checkTimeoutMs(name, settings.timeoutMs ?? 5000);
   const target = prepareTarget(settings.url, name);
   const transport = settings.fetch ?? globalThis.fetch;
 
@@ -182,76 +184,15 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** The URL to call, the URL to show (redacted, no query), and the headers to send. */
-interface Target {
-  readonly url: string;
-  readonly safeUrl: string;
-  readonly headers: Record<string, string>;
-}
-
-function prepareTarget(raw: string, name: string): Target {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    // No cause: the parser's message would repeat the URL.
-    throw new BadInputError(`slack notifier ${name}: url is not a valid URL: ${safeUrlOf(raw)}`, {
-      adapter: "slack",
-    });
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new BadInputError(`slack notifier ${name}: url must be http(s): ${safeUrlOf(raw)}`, {
-      adapter: "slack",
-    });
-  }
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  // fetch refuses URLs with credentials (and repeats the URL in its error): send them as Basic
-  // auth instead, which is what such a URL means.
-  if (url.username !== "" || url.password !== "") {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
-    url.username = "";
-    url.password = "";
-  }
-  return { url: url.toString(), safeUrl: safeUrlOf(raw), headers };
-}
-
 /**
  * A webhook URL fit for an error message: credentials redacted, query and fragment dropped, and
  * the path hidden. The whole URL is the secret, also when it is not a hooks.slack.com URL (a
  * proxy, a Slack-compatible bridge).
  */
 function safeUrlOf(raw: string): string {
-  const redacted = redact(raw.replace(/[?#].*$/s, ""));
+  const redacted = redactedUrlWithoutQuery(raw);
   const match = /^([a-z][a-z0-9+.-]*:\/\/[^/]*)(\/.*)?$/is.exec(redacted);
   if (match === null) return "[REDACTED URL]";
   const [, origin, path = ""] = match;
   return path === "" || path === "/" || path.includes("[REDACTED]") ? redacted : `${origin}/[REDACTED]`;
-}
-
-function transportError(
-  error: unknown,
-  signal: AbortSignal,
-  context: { readonly incidentId: string; readonly url: string },
-): SelfHealError {
-  const base = { ...context, adapter: "slack", operation: "notify" } as const;
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    if (reason instanceof Error && reason.name === "TimeoutError") {
-      return new TimeoutError(`Slack webhook ${context.url} did not answer in time`, base);
-    }
-    return new SelfHealError(`Slack webhook ${context.url}: request cancelled`, { ...base, cause: error });
-  }
-  // Network failures (refused, reset, DNS) may pass.
-  return new SelfHealError(`Slack webhook ${context.url} failed: ${redact(describeChain(error))}`, {
-    ...base,
-    retryable: true,
-    cause: error,
-  });
-}
-
-/** `fetch failed: connect ECONNREFUSED 127.0.0.1:9` rather than just `fetch failed`. */
-function describeChain(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
 }

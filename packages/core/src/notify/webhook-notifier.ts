@@ -1,8 +1,9 @@
-import { BadInputError, describeError, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
+import { SelfHealError } from "../errors/selfheal-error.js";
 import type { CallOptions } from "../spec/common.js";
 import type { Incident } from "../spec/incident.js";
 import type { Notification, Notifier } from "../spec/notifier.js";
 import { redact, redactDeep } from "../util/redact.js";
+import { httpTarget, redactedUrlWithoutQuery } from "./http-target.js";
 
 /** Settings of {@link webhookNotifier}. */
 export interface WebhookNotifierSettings {
@@ -69,6 +70,13 @@ export interface WebhookNotificationBody {
   };
 }
 
+/** Errors show the URL with its credentials redacted and without its query. */
+const { checkTimeoutMs, prepareTarget, transportError } = httpTarget({
+  adapter: "webhook",
+  label: "webhook",
+  safeUrlOf: redactedUrlWithoutQuery,
+});
+
 /**
  * A notifier that POSTs a {@link WebhookNotificationBody} to any HTTP endpoint (a chat bridge,
  * a pager, an internal service). Any 2xx counts as delivered; anything else rejects with a
@@ -76,12 +84,7 @@ export interface WebhookNotificationBody {
  */
 export function webhookNotifier(settings: WebhookNotifierSettings): Notifier {
   const name = settings.name ?? "webhook";
-  const timeoutMs = settings.timeoutMs ?? 5000;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    throw new BadInputError(`webhook notifier ${name}: timeoutMs must be a positive number`, {
-      adapter: "webhook",
-    });
-  }
+  const timeoutMs = checkTimeoutMs(name, settings.timeoutMs ?? 5000);
   const target = prepareTarget(settings.url, name);
   const headers = new Headers(target.headers);
   for (const [key, value] of Object.entries(settings.headers ?? {})) headers.set(key, value);
@@ -142,67 +145,4 @@ export function webhookNotificationBody(notification: Notification): WebhookNoti
     },
   };
   return redactDeep(body);
-}
-
-/** The URL to call, the URL to show (redacted, no query), and the default headers. */
-interface Target {
-  readonly url: string;
-  readonly safeUrl: string;
-  readonly headers: Record<string, string>;
-}
-
-function prepareTarget(raw: string, name: string): Target {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    // No cause: the parser's message would repeat the URL.
-    throw new BadInputError(`webhook notifier ${name}: url is not a valid URL: ${safeUrlOf(raw)}`, {
-      adapter: "webhook",
-    });
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new BadInputError(`webhook notifier ${name}: url must be http(s): ${safeUrlOf(raw)}`, {
-      adapter: "webhook",
-    });
-  }
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  // fetch refuses URLs with credentials (and repeats the URL in its error): send them as Basic
-  // auth instead, which is what such a URL means.
-  if (url.username !== "" || url.password !== "") {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
-    url.username = "";
-    url.password = "";
-  }
-  return { url: url.toString(), safeUrl: safeUrlOf(raw), headers };
-}
-
-/** A URL fit for an error message: credentials redacted, query and fragment dropped. */
-function safeUrlOf(raw: string): string {
-  return redact(raw.replace(/[?#].*$/s, ""));
-}
-
-function transportError(
-  error: unknown,
-  signal: AbortSignal,
-  context: { readonly incidentId: string; readonly url: string },
-): SelfHealError {
-  const base = { ...context, adapter: "webhook", operation: "notify" } as const;
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    if (reason instanceof Error && reason.name === "TimeoutError") {
-      return new TimeoutError(`webhook ${context.url} did not answer in time`, base);
-    }
-    return new SelfHealError(`webhook ${context.url}: request cancelled`, { ...base, cause: error });
-  }
-  // Network failures (refused, reset, DNS) may pass.
-  const cause = error instanceof Error ? error.cause : undefined;
-  const detail =
-    cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
-  return new SelfHealError(`webhook ${context.url} failed: ${redact(detail)}`, {
-    ...base,
-    retryable: true,
-    cause: error,
-  });
 }
