@@ -6,6 +6,7 @@ import {
   type ControllerSettings,
   createController,
   fileStore,
+  type GuardrailSettings,
   memoryStore,
   type Store,
   silentLogger,
@@ -333,6 +334,28 @@ describe("controller: guardrails", () => {
     const [incident] = await c.store.listIncidents();
     expect(incident?.suppression?.reason).toBe("change_freeze");
     expect(incident?.suppression?.detail).toContain("holiday");
+  });
+
+  it("refuses guardrail settings it cannot read, naming where", () => {
+    const bad: [GuardrailSettings, RegExp][] = [
+      [
+        { freezeWindows: [{ from: "tomorrow", to: "2100-01-01T00:00:00Z" }] },
+        /freezeWindows\[0\]\.from: "tomorrow"/,
+      ],
+      [{ freezeWindows: [{ days: ["sat"], start: "25:00" }] }, /freezeWindows\[0\]\.start/],
+      [{ rateLimit: { max: 2, window: "half an hour" } }, /guardrails\.rateLimit\.window/],
+      [{ maxConcurrent: 0 }, /guardrails\.maxConcurrent/],
+    ];
+    for (const [guardrails, message] of bad) {
+      expect(() =>
+        createController({
+          policy: staticPolicy(rollback),
+          store: memoryStore(),
+          logger: silentLogger,
+          guardrails,
+        }),
+      ).toThrow(message);
+    }
   });
 
   it("the global concurrency limit holds when many services fire at once", async () => {

@@ -1,4 +1,5 @@
 import { access } from "node:fs/promises";
+import { BadInputError } from "../errors/selfheal-error.js";
 import type { Decision } from "../spec/decision.js";
 import { actingStates, type Incident, type SuppressionReason } from "../spec/incident.js";
 import type { Store } from "../spec/store.js";
@@ -147,6 +148,15 @@ export function createGuardrails(
               ? undefined
               : toMs(settings.circuitBreaker.resetAfter, "guardrails.circuitBreaker.resetAfter"),
         };
+  checkFreezeWindows(settings.freezeWindows ?? []);
+  if (
+    settings.maxConcurrent !== undefined &&
+    !(Number.isInteger(settings.maxConcurrent) && settings.maxConcurrent >= 1)
+  ) {
+    throw new BadInputError(`guardrails.maxConcurrent: ${settings.maxConcurrent} is not a whole number ≥ 1`, {
+      path: "guardrails.maxConcurrent",
+    });
+  }
   const killSwitchEnv = settings.killSwitchEnv ?? "SELFHEAL_KILL_SWITCH";
   const cap = settings.replicaCap;
 
@@ -317,6 +327,43 @@ export function createGuardrails(
       return allowed;
     },
   };
+}
+
+/** Refuse a freeze window that cannot be read, rather than silently never freezing. */
+function checkFreezeWindows(windows: readonly FreezeWindow[]): void {
+  windows.forEach((window, index) => {
+    const path = `guardrails.freezeWindows[${index}]`;
+    if ("from" in window) {
+      for (const key of ["from", "to"] as const) {
+        if (Number.isNaN(Date.parse(window[key]))) {
+          throw new BadInputError(`${path}.${key}: "${window[key]}" is not an RFC 3339 time`, {
+            path: `${path}.${key}`,
+          });
+        }
+      }
+      if (Date.parse(window.from) >= Date.parse(window.to)) {
+        throw new BadInputError(`${path}: from (${window.from}) is not before to (${window.to})`, { path });
+      }
+      return;
+    }
+    const unknownDay = window.days.find((day) => !dayNames.includes(day));
+    if (window.days.length === 0 || unknownDay !== undefined) {
+      throw new BadInputError(
+        `${path}.days: want some of ${dayNames.join(", ")}${unknownDay === undefined ? "" : `, got "${unknownDay}"`}`,
+        {
+          path: `${path}.days`,
+        },
+      );
+    }
+    for (const key of ["start", "end"] as const) {
+      const time = window[key];
+      if (time !== undefined && !/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/.test(time)) {
+        throw new BadInputError(`${path}.${key}: "${time}" is not a time of day HH:MM`, {
+          path: `${path}.${key}`,
+        });
+      }
+    }
+  });
 }
 
 function minutesOf(time: string): number {
