@@ -1,10 +1,4 @@
-import {
-  type DataPoint,
-  type Histogram,
-  MeterProvider,
-  type MetricData,
-  MetricReader,
-} from "@opentelemetry/sdk-metrics";
+import { type DataPoint, type Histogram, MeterProvider, type MetricData } from "@opentelemetry/sdk-metrics";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -14,15 +8,7 @@ import { expect, it } from "vitest";
 import { createController, memoryStore, silentLogger } from "../src/index.js";
 import { recordingRemediator, scriptedVerifier, staticPolicy } from "../src/testing/index.js";
 import { alertSignal } from "./helpers.js";
-
-class TestReader extends MetricReader {
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { TestReader } from "./otel-reader.js";
 
 it("a controller counts actions, suppressions and MTTR, and traces each stage", async () => {
   const reader = new TestReader();

@@ -5,7 +5,6 @@ import {
   type Histogram,
   MeterProvider,
   type MetricData,
-  MetricReader,
 } from "@opentelemetry/sdk-metrics";
 import {
   BasicTracerProvider,
@@ -14,16 +13,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
 import { createInstruments, mttrBucketBoundaries } from "../src/index.js";
-
-/** A pull reader: tests call `collect()` themselves. */
-class TestReader extends MetricReader {
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { TestReader } from "./otel-reader.js";
 
 const providers: { shutdown(): Promise<void> }[] = [];
 

@@ -1,0 +1,223 @@
+import { describeError, RemediationError, SelfHealError } from "../errors/selfheal-error.js";
+import type { AuditEvent } from "../spec/audit-event.js";
+import type { Incident } from "../spec/incident.js";
+import { withTimeout } from "../util/async.js";
+import { incidentEvent, type RuntimeContext, toJson } from "./context.js";
+import { baseDecisionInput, enrich } from "./decision-input.js";
+import { idempotencyKeyFor } from "./ids.js";
+import { runPolicy } from "./run-policy.js";
+import { close, commit } from "./transitions.js";
+
+export function cancelResolved(context: RuntimeContext, incident: Incident): Promise<Incident> {
+  return close(context, incident, {
+    state: "cancelled",
+    reason: "all alerts resolved before any action started",
+  });
+}
+
+/** Enrich, decide, check guardrails, plan; then record the action as started, or close. */
+export async function decide(context: RuntimeContext, incident: Incident): Promise<Incident | undefined> {
+  if (incident.resolvedAt !== undefined) return cancelResolved(context, incident);
+  const now = context.now();
+  const base = await baseDecisionInput({
+    incident,
+    store: context.store,
+    now,
+    historyWindowMs: context.historyWindowMs,
+    maxReplicas: context.guardrails.replicaCap(incident.service),
+  });
+  const enriched = await enrich({ incident, base, enrichers: context.enrichers, signal: context.stopping });
+  // Closing aborts calls under way; what they then answer says nothing about the incident.
+  // Record nothing: the incident stays in `deciding` and is decided again after restart.
+  if (context.stopping.aborted) return undefined;
+  const events: AuditEvent[] = enriched.runs.map((run) =>
+    incidentEvent(
+      context,
+      incident,
+      run.ok ? "enrich.completed" : "enrich.failed",
+      `${run.enricher}: ${run.detail}`,
+      {
+        data: { enricher: run.enricher, warnings: [...run.warnings] },
+      },
+    ),
+  );
+  if (enriched.stale !== undefined) {
+    return close(context, incident, {
+      state: "cancelled",
+      reason: `stale: ${enriched.stale.reason} (${enriched.stale.enricher})`,
+      events,
+    });
+  }
+
+  const outcome = await runPolicy(context.policy, enriched.input, context.policyTimeoutMs, context.stopping);
+  if (context.stopping.aborted) return undefined;
+  const decision = outcome.decision;
+  const decided = { ...decision, policy: context.policy.name, decidedAt: now.toISOString() };
+  events.push(
+    incidentEvent(
+      context,
+      incident,
+      outcome.failure === undefined ? "decision.made" : "decision.failed",
+      `${decision.action}: ${decision.reason}`,
+      { action: decision.action, data: { decision: toJson(decided), input: toJson(enriched.input) } },
+    ),
+  );
+  if (decision.action === "none") {
+    return close(context, incident, {
+      state: decision.escalate ? "escalated" : "no_action",
+      reason: decision.reason,
+      extra: { decision: decided },
+      events,
+    });
+  }
+
+  const remediator = context.remediators.find((candidate) => candidate.actions.includes(decision.action));
+  const check = () =>
+    context.guardrails.check({ incident, decision, supported: remediator !== undefined, now: context.now() });
+  // A cheap first check spares planning work for actions that cannot go ahead anyway.
+  const first = await check();
+  if (!first.allowed || remediator === undefined) {
+    return suppress(
+      context,
+      incident,
+      decided,
+      first.allowed ? { reason: "unsupported_action", detail: "" } : first,
+      events,
+    );
+  }
+
+  const idempotencyKey = idempotencyKeyFor(incident.id, decision.action);
+  let plan: Incident["plan"];
+  try {
+    plan = await withTimeout(
+      `${remediator.name}.plan`,
+      remediator.timeoutMs ?? 300_000,
+      (signal) => remediator.plan({ incident, decision, idempotencyKey, signal }),
+      context.stopping,
+    );
+  } catch (error) {
+    if (context.stopping.aborted) return undefined;
+    const escalate = !(error instanceof RemediationError) || error.escalate;
+    events.push(
+      incidentEvent(context, incident, "remediation.failed", `planning failed: ${describeError(error)}`, {
+        action: decision.action,
+        data: {
+          stage: "plan",
+          error: toJson(SelfHealError.isInstance(error) ? error.toJSON() : describeError(error)),
+        },
+      }),
+    );
+    return close(context, incident, {
+      state: "escalated",
+      reason: `${remediator.name} could not plan ${decision.action}: ${describeError(error)}${escalate ? "" : " (will not retry)"}`,
+      extra: { decision: decided },
+      events,
+    });
+  }
+  const fields = { action: decision.action, idempotencyKey, data: { plan: toJson(plan) } };
+  if (plan.changes.length === 0) {
+    events.push(
+      incidentEvent(context, incident, "remediation.planned", `nothing to change: ${plan.summary}`, fields),
+    );
+    return close(context, incident, {
+      state: "no_action",
+      reason: `nothing to change: ${plan.summary}`,
+      extra: { decision: decided, plan },
+      events,
+    });
+  }
+
+  return context.gate.run(async () => {
+    const verdict = await check();
+    if (!verdict.allowed) return suppress(context, incident, decided, verdict, events, plan);
+    if (context.guardrails.dryRun) {
+      events.push(
+        incidentEvent(context, incident, "remediation.planned", `dry run: ${plan.summary}`, {
+          ...fields,
+          dryRun: true,
+        }),
+      );
+      return suppress(
+        context,
+        incident,
+        decided,
+        { reason: "dry_run", detail: "dry run: planned, not carried out" },
+        events,
+        plan,
+      );
+    }
+    return commit(context, incident, (fresh) => {
+      if (fresh.resolvedAt !== undefined) {
+        return {
+          incident: {
+            ...fresh,
+            state: "cancelled",
+            closedAt: context.now().toISOString(),
+            closeReason: "all alerts resolved before the action started",
+          },
+          events: [
+            ...events,
+            incidentEvent(
+              context,
+              fresh,
+              "incident.closed",
+              "cancelled: all alerts resolved before the action started",
+              { data: { state: "cancelled", from: fresh.state } },
+            ),
+          ],
+        };
+      }
+      return {
+        incident: { ...fresh, state: "acting", decision: decided, plan },
+        events: [
+          ...events,
+          incidentEvent(context, fresh, "remediation.planned", plan.summary, fields),
+          incidentEvent(context, fresh, "guardrail.passed", "all guardrails passed", {
+            action: decision.action,
+            idempotencyKey,
+          }),
+          incidentEvent(
+            context,
+            fresh,
+            "remediation.started",
+            `${remediator.name} starts ${decision.action}`,
+            {
+              action: decision.action,
+              idempotencyKey,
+            },
+          ),
+          incidentEvent(context, fresh, "incident.state", `${fresh.state} → acting`, {
+            data: { from: fresh.state, to: "acting" },
+          }),
+        ],
+      };
+    });
+  });
+}
+
+function suppress(
+  context: RuntimeContext,
+  incident: Incident,
+  decision: NonNullable<Incident["decision"]>,
+  verdict: { readonly reason: NonNullable<Incident["suppression"]>["reason"]; readonly detail: string },
+  events: readonly AuditEvent[],
+  plan?: Incident["plan"],
+): Promise<Incident> {
+  const suppressed = incidentEvent(
+    context,
+    incident,
+    "guardrail.suppressed",
+    `${verdict.reason}: ${verdict.detail}`,
+    {
+      action: decision.action,
+      data: { reason: verdict.reason, detail: verdict.detail },
+    },
+  );
+  return close(context, incident, {
+    state: "suppressed",
+    reason: `${decision.action} suppressed (${verdict.reason}): ${verdict.detail}`,
+    suppression: { reason: verdict.reason, detail: verdict.detail },
+    extra: plan === undefined ? { decision } : { decision, plan },
+    events: [...events, suppressed],
+  });
+}
