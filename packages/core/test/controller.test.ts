@@ -145,6 +145,39 @@ describe("controller: audit trail", () => {
   });
 });
 
+describe("controller: change requests", () => {
+  it("waits for the merge of a change request, then syncs and verifies", async () => {
+    const remediator = {
+      ...recordingRemediator({
+        outcome: {
+          status: "pending_merge",
+          changeRequest: { id: "42", url: "https://forge.example/pr/42", state: "open" },
+        },
+      }),
+      awaitMerge: async () => ({
+        status: "applied" as const,
+        revision: "abc123",
+        changeRequest: { id: "42", url: "https://forge.example/pr/42", state: "merged" as const },
+      }),
+    };
+    const sync = scriptedVerifier(["passed"], { name: "sync", stage: "sync" });
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      verify: [sync, scriptedVerifier(["passed"])],
+    });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.state).toBe("resolved");
+    expect(incident?.result).toMatchObject({ revision: "abc123", changeRequest: { state: "merged" } });
+    expect(incident?.verifications.map((v) => v.verifier)).toEqual(["sync", "scripted"]);
+    const states = (await c.store.listEvents({ types: ["incident.state"] })).map((e) => e.data?.to);
+    expect(states).toEqual(["deciding", "acting", "awaiting_merge", "syncing", "verifying"]);
+    expect(await c.store.listEvents({ types: ["merge.completed"] })).toHaveLength(1);
+  });
+});
+
 describe("controller: policy failures fail closed", () => {
   const cases: [string, ControllerSettings["policy"], RegExp][] = [
     [

@@ -149,12 +149,17 @@ export async function awaitMerge(context: RuntimeContext, incident: Incident): P
       moveTo(context, "failed", { closeReason: `change request not merged: ${describeError(error)}` }),
     );
   }
-  const mergedResult = RemediationResult.parse({
+  const parsed = RemediationResult.safeParse({
     ...result,
     ...merged,
     idempotencyKey: result.idempotencyKey,
     finishedAt: context.now().toISOString(),
   });
+  if (!parsed.success) {
+    const detail = `${remediator.name}.awaitMerge returned an invalid result: ${parsed.error.issues[0]?.message ?? "unknown"}`;
+    return commit(context, incident, moveTo(context, "failed", { closeReason: detail }));
+  }
+  const mergedResult = parsed.data;
   const next = context.verifiers.some((v) => v.stage === "sync") ? "syncing" : "verifying";
   return commit(
     context,
