@@ -161,7 +161,7 @@ if (incident?.state !== "resolved" || incident.closedAt === undefined) {
 const mttr = (Date.parse(incident.closedAt) - Date.parse(incident.startsAt)) / 1000;
 console.log(`\nresolved: ${incident.id}, MTTR ${mttr.toFixed(3)} s`);
 console.log(`  the change:      ${manifest} (image now ${await currentImage()})`);
-console.log(`  the audit trail: ${join(stateDir, "journal.ndjson")}`);
+console.log(`  the audit trail: ${join(stateDir, "journal-*.ndjson")}`);
 console.log(
   "  simulated here:  metrics, git and the change request, sync; they become real with the Prometheus, GitOps and Argo CD adapters",
 );

@@ -17,7 +17,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const journal = () => join(dir, "journal.ndjson");
+const journal = () => join(dir, "journal-00000001.ndjson");
 
 function recordingLogger(): Logger & { readonly warnings: { message: string; fields?: LogFields }[] } {
   const warnings: { message: string; fields?: LogFields }[] = [];
@@ -59,7 +59,7 @@ describe("fileStore", () => {
     expect(await store.ready?.()).toBe(true);
     await store.ingest([makeEntry(makeSignal())]);
     await store.close();
-    expect((await stat(join(nested, "journal.ndjson"))).size).toBeGreaterThan(0);
+    expect((await stat(join(nested, "journal-00000001.ndjson"))).size).toBeGreaterThan(0);
   });
 
   it("writes one JSON record per line, each write ending with a commit line", async () => {
@@ -111,7 +111,7 @@ describe("fileStore", () => {
       const lost = makeEntry(makeSignal({ service: "payments" }));
       await source.ingest([lost]);
       await source.close();
-      const lines = (await readFile(join(other, "journal.ndjson"), "utf8")).trimEnd().split("\n");
+      const lines = (await readFile(join(other, "journal-00000001.ndjson"), "utf8")).trimEnd().split("\n");
       await rm(other, { recursive: true, force: true });
       expect(lines.pop()).toBe('{"kind":"commit"}');
       await appendFile(journal(), `${lines.join("\n")}\n`);

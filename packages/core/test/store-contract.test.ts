@@ -20,3 +20,19 @@ testStoreContract("file", async () => {
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });
+
+// Compacting after every write to disk: snapshots and new journals while the contract runs.
+testStoreContract("file, compacting", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "selfheal-file-store-"));
+  let store = fileStore({ dir, compactAfterBytes: 1 });
+  return {
+    store,
+    reopen: async () => {
+      await store.close();
+      if (store.stats.compactions === 0) throw new Error("the store never compacted");
+      store = fileStore({ dir, compactAfterBytes: 1 });
+      return store;
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});

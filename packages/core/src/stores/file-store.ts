@@ -1,17 +1,22 @@
-import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describeError, SelfHealError, StoreError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import type { Incident } from "../spec/incident.js";
 import type { EventQuery, IncidentQuery, IngestEntry, Store } from "../spec/store.js";
 import { type Logger, silentLogger } from "../util/logger.js";
+import { type Compactor, type CompactorSettings, compactor } from "./compaction.js";
 import { type FolderLock, lockFolder } from "./folder-lock.js";
-import { encodeLines, type JournalSink, type JournalStats, JournalWriter, scanJournal } from "./journal.js";
-import { StoreProjection, type StoreRecord } from "./projection.js";
+import { encodeLines, type JournalStats, JournalWriter } from "./journal.js";
+import { journalName, loadFolder, openJournal } from "./journal-folder.js";
+import type { StoreProjection, StoreRecord } from "./projection.js";
 
 /** Settings of `fileStore`. */
 export interface FileStoreSettings {
-  /** The folder holding the journal (`journal.ndjson`) and the lock; created if missing. */
+  /**
+   * The folder holding the journal (`journal-<generation>.ndjson`), the snapshot it follows
+   * (`snapshot-<generation>.ndjson`) and the lock; created if missing.
+   */
   readonly dir: string;
   /**
    * Whether a write resolves only after fsync. Turn off only where losing the last writes on a
@@ -22,10 +27,21 @@ export interface FileStoreSettings {
   readonly now?: () => Date;
   /** Where warnings go (a torn journal end, a stale lock taken over). @default silentLogger */
   readonly logger?: Logger;
+  /**
+   * Compact once the current journal is larger than this: write a snapshot of the state and
+   * start a new journal, so the folder does not grow forever and opening does not replay every
+   * write ever made. Checked on open and after each write to disk. @default 64 MiB
+   */
+  readonly compactAfterBytes?: number;
 }
 
-/** Counters of the journal writer: with group commit, `syncs` grows slower than `appends`. */
-export type FileStoreStats = JournalStats;
+/**
+ * Counters of the journal writer (with group commit, `syncs` grows slower than `appends`),
+ * and how many compactions were done since open.
+ */
+export interface FileStoreStats extends JournalStats {
+  readonly compactions: number;
+}
 
 /** A store kept in one folder on local disk. */
 export interface FileStore extends Store {
@@ -33,6 +49,11 @@ export interface FileStore extends Store {
   readonly dir: string;
   /** Counters of the journal writer so far (a snapshot). */
   readonly stats: FileStoreStats;
+  /**
+   * Write a snapshot of the state and move on to a new journal, removing the older ones.
+   * Writes go on meanwhile. Also done on its own, past `compactAfterBytes`.
+   */
+  compact(): Promise<void>;
 }
 
 /**
@@ -60,14 +81,15 @@ export async function openFileStore(settings: FileStoreSettings | string): Promi
 interface OpenState {
   readonly projection: StoreProjection;
   readonly writer: JournalWriter;
+  readonly compactor: Compactor;
   readonly lock: FolderLock;
 }
 
 interface FileStoreConfig {
   readonly dir: string;
-  readonly journalPath: string;
   readonly name: string;
   readonly fsync: boolean;
+  readonly compactAfterBytes: number;
   readonly now: () => Date;
   readonly logger: Logger;
 }
@@ -80,19 +102,28 @@ function createFileStore(settings: FileStoreSettings | string): {
 } {
   const config = resolveConfig(typeof settings === "string" ? { dir: settings } : settings);
   const { name, now } = config;
-  const opened = openState(config);
+  let closing: Promise<void> | undefined;
+  /** Calls under way (and automatic compactions): `close()` lets the ones made before it finish. */
+  const active = new Set<Promise<unknown>>();
+  const track = (call: Promise<unknown>) => {
+    active.add(call);
+    const done = () => active.delete(call);
+    call.then(done, done);
+  };
+  const opened = openState(config, {
+    mayStart: () => closing === undefined,
+    started: track,
+  });
   let state: OpenState | undefined;
   // Methods report a failure to open; this also keeps it from being an unhandled rejection.
   opened.then(
     (open) => {
       state = open;
+      open.compactor.compactIfDue();
     },
     (error: unknown) =>
       config.logger.error("file store cannot open", { store: name, error: describeError(error) }),
   );
-  let closing: Promise<void> | undefined;
-  /** Calls under way: `close()` lets the ones made before it finish. */
-  const active = new Set<Promise<unknown>>();
   const copy = <T>(value: T): T => structuredClone(value);
 
   /**
@@ -112,9 +143,7 @@ function createFileStore(settings: FileStoreSettings | string): {
       if (writes && open.writer.error !== undefined) throw open.writer.error;
       return body(open);
     });
-    active.add(call);
-    const done = () => active.delete(call);
-    call.then(done, done);
+    track(call);
     return call;
   };
 
@@ -141,8 +170,10 @@ function createFileStore(settings: FileStoreSettings | string): {
     name,
     dir: config.dir,
     get stats(): FileStoreStats {
-      return state?.writer.stats ?? { appends: 0, batches: 0, syncs: 0, bytes: 0 };
+      const journal = state?.writer.stats ?? { appends: 0, batches: 0, syncs: 0, bytes: 0 };
+      return { ...journal, compactions: state?.compactor.compactions ?? 0 };
     },
+    compact: () => run("compact", true, (open) => open.compactor.compact()),
     ingest: (entries: readonly IngestEntry[]) =>
       run("ingest", true, async (open) => {
         const { records, outcomes } = open.projection.planIngest(entries, now());
@@ -188,7 +219,7 @@ function createFileStore(settings: FileStoreSettings | string): {
       return open !== undefined && open.writer.error === undefined && closing === undefined;
     },
     close() {
-      closing ??= Promise.allSettled(active).then(() => closeState(opened, config.journalPath));
+      closing ??= Promise.allSettled(active).then(() => closeState(opened, config.dir));
       return closing;
     },
   };
@@ -199,17 +230,20 @@ function resolveConfig(settings: FileStoreSettings): FileStoreConfig {
   const dir = resolve(settings.dir);
   return {
     dir,
-    journalPath: join(dir, "journal.ndjson"),
     name: `file:${dir}`,
     fsync: settings.fsync ?? true,
+    compactAfterBytes: settings.compactAfterBytes ?? 64 * 1024 * 1024,
     now: settings.now ?? (() => new Date()),
     logger: settings.logger ?? silentLogger,
   };
 }
 
-/** Lock the folder, replay the journal (cutting off a torn end), and open it for appending. */
-async function openState(config: FileStoreConfig): Promise<OpenState> {
-  const { dir, journalPath, logger } = config;
+/** Lock the folder, rebuild the state (snapshot and journals), and open the journal for appending. */
+async function openState(
+  config: FileStoreConfig,
+  hooks: Pick<CompactorSettings, "mayStart" | "started">,
+): Promise<OpenState> {
+  const { dir, logger, fsync } = config;
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (cause) {
@@ -221,41 +255,37 @@ async function openState(config: FileStoreConfig): Promise<OpenState> {
   }
   const lock = await lockFolder(dir, logger);
   try {
-    const projection = new StoreProjection();
-    const bytes = await readFile(journalPath).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return Buffer.alloc(0);
-      throw error;
-    });
-    const scan = scanJournal(bytes, journalPath, (record) => projection.apply(record));
-    if (scan.committedLength < bytes.length) {
-      // A crash in the middle of a write: that write was never acknowledged, drop it.
-      await truncate(journalPath, scan.committedLength);
-      logger.warn("dropped an unfinished write at the end of the journal", {
-        journal: journalPath,
-        bytes: bytes.length - scan.committedLength,
-        lines: scan.droppedLines,
-      });
-    }
-    const handle = await open(journalPath, "a", 0o600);
-    const writer = new JournalWriter(fileSink(handle), {
-      fsync: config.fsync,
+    const { projection, gen, bytes } = await loadFolder(dir, logger);
+    let compactions: Compactor | undefined;
+    const writer = new JournalWriter(await openJournal(dir, gen, fsync), {
+      fsync,
+      bytes,
       failed: (cause) =>
-        new StoreError(`cannot write journal ${journalPath}: ${describeError(cause)}`, {
-          adapter,
-          operation: "write",
-          cause,
-        }),
+        new StoreError(
+          `cannot write journal ${join(dir, journalName(compactions?.gen ?? gen))}: ${describeError(cause)}`,
+          {
+            adapter,
+            operation: "write",
+            cause,
+          },
+        ),
+      flushed: () => compactions?.compactIfDue(),
     });
-    if (config.fsync) {
-      // Make a fresh or truncated journal, and its name in the folder, durable before any write.
-      await handle.sync();
-      await syncFolder(dir);
-    }
-    return { projection, writer, lock };
+    compactions = compactor({
+      ...hooks,
+      dir,
+      fsync,
+      logger,
+      limit: config.compactAfterBytes,
+      projection,
+      writer,
+      gen,
+    });
+    return { projection, writer, compactor: compactions, lock };
   } catch (cause) {
     await lock.release();
     if (SelfHealError.isInstance(cause)) throw cause;
-    throw new StoreError(`cannot open journal ${journalPath}: ${describeError(cause)}`, {
+    throw new StoreError(`cannot open the store in ${dir}: ${describeError(cause)}`, {
       adapter,
       operation: "open",
       cause,
@@ -264,46 +294,18 @@ async function openState(config: FileStoreConfig): Promise<OpenState> {
 }
 
 /** Wait for pending writes, sync and close the journal, release the lock. */
-async function closeState(opened: Promise<OpenState>, journalPath: string): Promise<void> {
+async function closeState(opened: Promise<OpenState>, dir: string): Promise<void> {
   const open = await opened.catch(() => undefined);
   if (open === undefined) return;
   try {
     await open.writer.close();
   } catch (cause) {
-    throw new StoreError(`cannot close journal ${journalPath}: ${describeError(cause)}`, {
+    throw new StoreError(`cannot close the journal in ${dir}: ${describeError(cause)}`, {
       adapter,
       operation: "close",
       cause,
     });
   } finally {
     await open.lock.release();
-  }
-}
-
-function fileSink(handle: FileHandle): JournalSink {
-  return {
-    async write(text) {
-      const bytes = Buffer.from(text, "utf8");
-      let offset = 0;
-      while (offset < bytes.length) {
-        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-        offset += bytesWritten;
-      }
-    },
-    sync: () => handle.datasync(),
-    close: () => handle.close(),
-  };
-}
-
-/** fsync a folder so a new file in it survives a crash. Not possible on every platform: best effort. */
-async function syncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, "r").catch(() => undefined);
-  if (handle === undefined) return;
-  try {
-    await handle.sync();
-  } catch {
-    // Windows cannot fsync a folder; the file's own fsync is all there is.
-  } finally {
-    await handle.close();
   }
 }

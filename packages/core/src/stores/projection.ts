@@ -23,7 +23,13 @@ export class StoreProjection {
   /** The newest incident of each key, open or closed: signals fold into it while it is their episode. */
   private readonly latestByKey = new Map<string, string>();
   private readonly seen = new Map<string, string | null>();
+  /** Events in time order, for reads. */
   private readonly events: AuditEvent[] = [];
+  /**
+   * The same events in the order they were written: a snapshot replays them in this order, so
+   * that what depends on it (which event ended an action first) comes out the same.
+   */
+  private readonly written: AuditEvent[] = [];
   private readonly eventsByIncident = new Map<string, AuditEvent[]>();
   private readonly eventsByService = new Map<string, AuditEvent[]>();
   /** Actions by idempotency key, and per service in start order (for range reads). */
@@ -43,6 +49,35 @@ export class StoreProjection {
         for (const event of record.events) this.addEvent(event);
         return;
     }
+  }
+
+  /**
+   * The records that rebuild this projection when applied to an empty one: what a snapshot of
+   * the file store holds. A synchronous walk, so it is the state of one moment; the records
+   * share the projection's objects, which are never changed in place (writes replace them).
+   */
+  snapshotRecords(eventsPerRecord = 500): StoreRecord[] {
+    const records: StoreRecord[] = [];
+    // Incidents in their map order, so listIncidents breaks ties as before.
+    const replayedLatest = new Map<string, Incident>();
+    for (const incident of this.incidents.values()) {
+      records.push({ kind: "incident", incident });
+      const latest = replayedLatest.get(incident.key);
+      if (latest === undefined || incident.openedAt >= latest.openedAt)
+        replayedLatest.set(incident.key, incident);
+    }
+    // Replay makes the newest incident of a key its latest, but the live order of writes may
+    // have made another one with the same openedAt the latest: write it once more to win.
+    for (const [key, id] of this.latestByKey) {
+      const incident = this.incidents.get(id);
+      if (incident !== undefined && replayedLatest.get(key)?.id !== id)
+        records.push({ kind: "incident", incident });
+    }
+    for (const [dedupKey, incidentId] of this.seen) records.push({ kind: "seen", dedupKey, incidentId });
+    for (let start = 0; start < this.written.length; start += eventsPerRecord) {
+      records.push({ kind: "events", events: this.written.slice(start, start + eventsPerRecord) });
+    }
+    return records;
   }
 
   /** Work out the records of an ingest, and its outcomes. Applies nothing. */
@@ -183,6 +218,7 @@ export class StoreProjection {
   }
 
   private addEvent(event: AuditEvent): void {
+    this.written.push(event);
     insertByTime(this.events, event);
     if (event.incidentId !== undefined) insertByTime(listOf(this.eventsByIncident, event.incidentId), event);
     if (event.service !== undefined) insertByTime(listOf(this.eventsByService, event.service), event);
