@@ -8,6 +8,7 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { firingPayload } from "@selfheal/adapter-prometheus";
 import { fileStore } from "@selfheal/core";
 
 const deliveriesWanted = 10_000;
@@ -32,35 +33,17 @@ function buildDeliveries(): Delivery[] {
     for (let copy = 0; copy < perIncident; copy++) {
       const pod = copy % 2;
       const fingerprint = (incident * 2 + pod).toString(16).padStart(16, "0");
-      const labels = {
-        alertname,
-        service,
-        severity: "critical",
-        namespace: "shop",
-        pod: `${service}-${pod}`,
-      };
-      const payload = {
-        receiver: "selfheal",
-        status: "firing",
+      const payload = firingPayload({
+        groupLabels: { alertname, service },
         alerts: [
           {
-            status: "firing",
-            labels,
+            labels: { alertname, service, severity: "critical", namespace: "shop", pod: `${service}-${pod}` },
             annotations: { summary: `${alertname} on ${service}` },
             startsAt: "2026-08-20T10:15:30.123Z",
-            endsAt: "0001-01-01T00:00:00Z",
-            generatorURL: "http://prometheus:9090/graph",
             fingerprint,
           },
         ],
-        groupLabels: { alertname, service },
-        commonLabels: labels,
-        commonAnnotations: {},
-        externalURL: "http://alertmanager:9093",
-        version: "4",
-        groupKey: `{}:{alertname="${alertname}", service="${service}"}`,
-        truncatedAlerts: 0,
-      };
+      });
       out.push({ body: JSON.stringify(payload), dedupHint: fingerprint });
     }
   }

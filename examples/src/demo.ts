@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { alertmanagerWebhook } from "@selfheal/adapter-prometheus";
+import { alertmanagerWebhook, firingPayload } from "@selfheal/adapter-prometheus";
 import {
   type AuditEvent,
   builtinPolicy,
@@ -112,35 +112,23 @@ console.log(`selfheal demo: controller on ${url}, state in ${stateDir}`);
 console.log(`  ${clock(faultAt)}  fault injected: checkout v1.2.0 answers 30% of requests with 5xx`);
 
 // What Alertmanager posts when HighErrorRate fires (webhook payload version 4).
-const labels = {
-  alertname: "HighErrorRate",
-  namespace: "shop",
-  pod: "checkout-7d9f8b6c5d-x2k4p",
-  service: "checkout",
-  severity: "critical",
-};
-const payload = {
-  receiver: "selfheal",
-  status: "firing",
+const payload = firingPayload({
+  groupLabels: { alertname: "HighErrorRate" },
   alerts: [
     {
-      status: "firing",
-      labels,
+      labels: {
+        alertname: "HighErrorRate",
+        namespace: "shop",
+        pod: "checkout-7d9f8b6c5d-x2k4p",
+        service: "checkout",
+        severity: "critical",
+      },
       annotations: { summary: "checkout error rate above 5%" },
       startsAt: faultAt.toISOString(),
-      endsAt: "0001-01-01T00:00:00Z",
-      generatorURL: "http://prometheus:9090/graph",
       fingerprint: "5c2a8e0f3b7d41a9",
     },
   ],
-  groupLabels: { alertname: "HighErrorRate" },
-  commonLabels: labels,
-  commonAnnotations: {},
-  externalURL: "http://alertmanager:9093",
-  version: "4",
-  groupKey: '{}:{alertname="HighErrorRate"}',
-  truncatedAlerts: 0,
-};
+});
 const response = await fetch(`${url}/webhook`, {
   method: "POST",
   headers: { "content-type": "application/json" },

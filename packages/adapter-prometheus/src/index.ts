@@ -1,1 +1,2 @@
 export * from "./alertmanager-webhook.js";
+export * from "./webhook-payload.js";

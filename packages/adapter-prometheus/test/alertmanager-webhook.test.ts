@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { BadInputError, Signal, type SignalSource, shortHash } from "@selfheal/core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { alertmanagerWebhook } from "../src/index.js";
+import { alertmanagerWebhook, firingPayload } from "../src/index.js";
 
 // shared/ sits beside the repository clone (here /work/shared beside /work/main).
 const exampleUrl = new URL("../../../../shared/contracts/alertmanager-webhook-example.json", import.meta.url);
@@ -294,5 +294,36 @@ describe("alertmanagerWebhook", () => {
     expect(() => alertmanagerWebhook({ path: "webhook" })).toThrow(BadInputError);
     expect(() => alertmanagerWebhook({ serviceLabel: "" })).toThrow(/serviceLabel/);
     expect(() => alertmanagerWebhook({ name: "" })).toThrow(/name/);
+  });
+});
+
+describe("firingPayload", () => {
+  it("builds a version 4 body that the source accepts, with Alertmanager's common labels and group key", () => {
+    const payload = firingPayload({
+      groupLabels: { alertname: "HighErrorRate" },
+      alerts: [
+        {
+          labels: { alertname: "HighErrorRate", service: "checkout", pod: "a" },
+          fingerprint: "0000000000000001",
+        },
+        {
+          labels: { alertname: "HighErrorRate", service: "checkout", pod: "b" },
+          fingerprint: "0000000000000002",
+        },
+      ],
+    });
+    expect(payload).toMatchObject({
+      version: "4",
+      status: "firing",
+      groupKey: '{}:{alertname="HighErrorRate"}',
+      commonLabels: { alertname: "HighErrorRate", service: "checkout" },
+    });
+    const route = alertmanagerWebhook().route;
+    const signals =
+      route?.parse(JSON.parse(JSON.stringify(payload)), { receivedAt: new Date(), headers: {} }) ?? [];
+    expect(signals.map((signal) => [signal.service, signal.fingerprint, signal.endsAt])).toEqual([
+      ["checkout", "0000000000000001", undefined],
+      ["checkout", "0000000000000002", undefined],
+    ]);
   });
 });
