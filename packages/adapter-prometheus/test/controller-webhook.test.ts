@@ -62,3 +62,36 @@ it("refused deliveries record nothing and act on nothing", async () => {
   expect(await controller.store.listEvents()).toHaveLength(0);
   expect(remediator.sideEffects).toHaveLength(0);
 });
+
+it("answers 503 (which Alertmanager retries), not 429, while too many deliveries wait for the store", async () => {
+  const store = memoryStore();
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const slowStore = {
+    ...store,
+    ingest: async (entries: Parameters<typeof store.ingest>[0]) => {
+      await held;
+      return store.ingest(entries);
+    },
+  };
+  controller = createController({
+    sources: [alertmanagerWebhook({ path: "/webhook" })],
+    policy: staticPolicy({ action: "none", reason: "test", params: {} }),
+    store: slowStore,
+    logger: silentLogger,
+    maxPendingDeliveries: 1,
+  });
+  const { url } = await controller.listen({ port: 0, host: "127.0.0.1" });
+  const body = await readFile(example, "utf8");
+  const post = () =>
+    fetch(`${url}/webhook`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const first = post();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const second = await post();
+  expect(second.status).toBe(503);
+  expect(second.headers.get("retry-after")).not.toBeNull();
+  release();
+  expect((await first).status).toBe(200);
+});

@@ -71,6 +71,12 @@ export interface ControllerSettings {
    */
   readonly maxParallelDecisions?: number;
   /**
+   * How many webhook deliveries may wait for the store at once. Past it the webhook answers 503
+   * (Alertmanager retries it) instead of queueing without bound when the store is slow.
+   * @default 1000
+   */
+  readonly maxPendingDeliveries?: number;
+  /**
    * Name of this controller instance in the audit trail.
    * @default `${hostname()}:${process.pid}`
    */
@@ -184,6 +190,8 @@ export function createController(settings: ControllerSettings): Controller {
   instruments.openIncidents(() => scheduler.size);
 
   let started: Promise<void> | undefined;
+  let pendingDeliveries = 0;
+  const maxPendingDeliveries = settings.maxPendingDeliveries ?? 1000;
   let closing = false;
   let server: Server | undefined;
   const sourceTasks: Promise<void>[] = [];
@@ -255,8 +263,15 @@ export function createController(settings: ControllerSettings): Controller {
   };
   const requestListener = createRequestListener({
     sources,
-    accept: async (signals) => void (await handle(signals)),
-    accepting: () => !closing,
+    accept: async (signals) => {
+      pendingDeliveries++;
+      try {
+        await handle(signals);
+      } finally {
+        pendingDeliveries--;
+      }
+    },
+    accepting: () => !closing && pendingDeliveries < maxPendingDeliveries,
     health,
     readiness,
     logger,
