@@ -1,0 +1,1 @@
+export * from "./git-http-server.js";
