@@ -1,3 +1,10 @@
-// GitOps remediation for selfheal is under construction; the test git server lives in
-// `@selfheal/gitops/testing`. An empty module keeps the "." export valid meanwhile.
-export {};
+export type { ManifestEdit, WorkloadSelector } from "./manifest/manifest-edit.js";
+export { ManifestError } from "./manifest/manifest-error.js";
+export {
+  podTemplateKinds,
+  type SetContainerImageOptions,
+  setContainerImage,
+} from "./manifest/set-container-image.js";
+export { type SetKustomizeImageOptions, setKustomizeImage } from "./manifest/set-kustomize-image.js";
+export { type SetReplicasOptions, setReplicas } from "./manifest/set-replicas.js";
+export { type SetYamlPathOptions, setYamlPath } from "./manifest/set-yaml-path.js";
