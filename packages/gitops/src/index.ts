@@ -1,3 +1,12 @@
+export { type ConfigTree, memoryTree } from "./locate/config-tree.js";
+export { LocateError } from "./locate/locate-error.js";
+export {
+  type AutoscalerLocation,
+  type LocateWorkloadOptions,
+  locateWorkload,
+  type SkippedFile,
+  type WorkloadLocation,
+} from "./locate/locate-workload.js";
 export type { ManifestEdit, WorkloadSelector } from "./manifest/manifest-edit.js";
 export { ManifestError } from "./manifest/manifest-error.js";
 export {
