@@ -1,3 +1,13 @@
+export {
+  type ChangeRequestEvidence,
+  type ChangeRequestKillSwitch,
+  type ChangeRequestText,
+  type ChangeRequestTextOptions,
+  changeRequestText,
+  formatTrailers,
+  maxTitleLength,
+  skipLabel,
+} from "./change-request/change-request-text.js";
 export { type ConfigTree, memoryTree } from "./locate/config-tree.js";
 export { LocateError } from "./locate/locate-error.js";
 export {
