@@ -100,39 +100,34 @@ describe("startGitHttpServer", () => {
     expect(await readFile(join(second, "app.yaml"), "utf8")).toBe("replicas: 3\n");
   });
 
-  it("rejects a push that is not a fast-forward and leaves the branch unchanged", async () => {
-    const repo = await server.createRepo("no-rewind", { "app.yaml": "replicas: 2\n" });
+  /** A repo whose main moved on (the winner pushed) after `loser` cloned and committed. */
+  async function divergedClone(name: string): Promise<{ path: string; loser: string; before: string }> {
+    const repo = await server.createRepo(name, { "app.yaml": "replicas: 2\n" });
     const winner = await clone(repo.url);
     const loser = await clone(repo.url);
-
     await writeFile(join(winner, "app.yaml"), "replicas: 3\n");
     await gitOk(["commit", "--quiet", "--all", "--message", "winner"], winner);
     await gitOk(["push", "--quiet", "origin", "main"], winner);
-    const before = (await gitOk(["--git-dir", repo.path, "rev-parse", "main"])).trim();
-
     await writeFile(join(loser, "app.yaml"), "replicas: 4\n");
     await gitOk(["commit", "--quiet", "--all", "--message", "loser"], loser);
+    const before = (await gitOk(["--git-dir", repo.path, "rev-parse", "main"])).trim();
+    return { path: repo.path, loser, before };
+  }
+
+  it("rejects a push that is not a fast-forward and leaves the branch unchanged", async () => {
+    const { path, loser, before } = await divergedClone("no-rewind");
     const push = await git(["push", "--quiet", "origin", "main"], loser);
     expect(push.code).not.toBe(0);
     expect(push.stderr).toMatch(/rejected|non-fast-forward/);
-    expect((await gitOk(["--git-dir", repo.path, "rev-parse", "main"])).trim()).toBe(before);
+    expect((await gitOk(["--git-dir", path, "rev-parse", "main"])).trim()).toBe(before);
   });
 
   it("refuses a forced push on the server side too, as a protected branch does", async () => {
-    const repo = await server.createRepo("protected", { "app.yaml": "replicas: 2\n" });
-    const winner = await clone(repo.url);
-    const loser = await clone(repo.url);
-    await writeFile(join(winner, "app.yaml"), "replicas: 3\n");
-    await gitOk(["commit", "--quiet", "--all", "--message", "winner"], winner);
-    await gitOk(["push", "--quiet", "origin", "main"], winner);
-    const before = (await gitOk(["--git-dir", repo.path, "rev-parse", "main"])).trim();
-
-    await writeFile(join(loser, "app.yaml"), "replicas: 4\n");
-    await gitOk(["commit", "--quiet", "--all", "--message", "loser"], loser);
+    const { path, loser, before } = await divergedClone("protected");
     const forced = await git(["push", "--force", "origin", "main"], loser);
     expect(forced.code).not.toBe(0);
     expect(forced.stderr).toMatch(/denying non-fast-forward|rejected/);
-    expect((await gitOk(["--git-dir", repo.path, "rev-parse", "main"])).trim()).toBe(before);
+    expect((await gitOk(["--git-dir", path, "rev-parse", "main"])).trim()).toBe(before);
   });
 
   it("answers 404 for a repo that does not exist", async () => {
