@@ -18,31 +18,8 @@ export interface Target {
   readonly headers: Record<string, string>;
 }
 
-/** The helpers of one kind of HTTP notifier, with its {@link HttpTargetKind} bound. */
-export interface HttpTarget {
-  /** The time limit of one request, checked to be a positive number. */
-  readonly checkTimeoutMs: (name: string, timeoutMs: number) => number;
-  /** Parse and check the URL of notifier `name`. */
-  readonly prepareTarget: (raw: string, name: string) => Target;
-  /** The error for a request that got no answer. */
-  readonly transportError: (
-    error: unknown,
-    signal: AbortSignal,
-    context: { readonly incidentId: string; readonly url: string },
-  ) => SelfHealError;
-}
-
-/** The helpers shared by the notifiers that POST to an HTTP endpoint, for one kind of them. */
-export function httpTarget(kind: HttpTargetKind): HttpTarget {
-  return {
-    checkTimeoutMs: (name, timeoutMs) => checkTimeoutMs(kind, name, timeoutMs),
-    prepareTarget: (raw, name) => prepareTarget(kind, raw, name),
-    transportError: (error, signal, context) => transportError(kind, error, signal, context),
-  };
-}
-
 /** The time limit of one request, checked to be a positive number. */
-function checkTimeoutMs(kind: HttpTargetKind, name: string, timeoutMs: number): number {
+export function checkTimeoutMs(kind: HttpTargetKind, name: string, timeoutMs: number): number {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
     throw new BadInputError(`${kind.adapter} notifier ${name}: timeoutMs must be a positive number`, {
       adapter: kind.adapter,
@@ -55,7 +32,7 @@ function checkTimeoutMs(kind: HttpTargetKind, name: string, timeoutMs: number): 
  * Parse and check the URL of notifier `name`. Credentials in it become a Basic `authorization`
  * header, next to `content-type: application/json`.
  */
-function prepareTarget(kind: HttpTargetKind, raw: string, name: string): Target {
+export function prepareTarget(kind: HttpTargetKind, raw: string, name: string): Target {
   let url: URL;
   try {
     url = new URL(raw);
@@ -88,6 +65,43 @@ function prepareTarget(kind: HttpTargetKind, raw: string, name: string): Target 
 /** A URL fit for an error message: credentials redacted, query and fragment dropped. */
 export function redactedUrlWithoutQuery(raw: string): string {
   return redact(raw.replace(/[?#].*$/s, ""));
+}
+
+/** What an endpoint answered. */
+export interface PostAnswer {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly body: string;
+}
+
+/**
+ * POST a JSON body to a target within `timeoutMs` (and the caller's signal), and read the answer.
+ * A request that gets no answer rejects with the error `transportError` describes.
+ */
+export async function postJson(
+  kind: HttpTargetKind,
+  target: Target,
+  request: {
+    readonly transport: typeof fetch;
+    readonly headers: Readonly<Record<string, string>> | Headers;
+    readonly body: unknown;
+    readonly signal: AbortSignal;
+    readonly timeoutMs: number;
+    readonly incidentId: string;
+  },
+): Promise<PostAnswer> {
+  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(request.timeoutMs)]);
+  try {
+    const response = await request.transport(target.url, {
+      method: "POST",
+      headers: request.headers,
+      body: JSON.stringify(request.body),
+      signal,
+    });
+    return { status: response.status, ok: response.ok, body: await response.text() };
+  } catch (error) {
+    throw transportError(kind, error, signal, { incidentId: request.incidentId, url: target.safeUrl });
+  }
 }
 
 /**

@@ -2,7 +2,13 @@ import { SelfHealError } from "../errors/selfheal-error.js";
 import type { CallOptions } from "../spec/common.js";
 import type { Notification, Notifier } from "../spec/notifier.js";
 import { redact } from "../util/redact.js";
-import { httpTarget, redactedUrlWithoutQuery } from "./http-target.js";
+import {
+  checkTimeoutMs,
+  type HttpTargetKind,
+  postJson,
+  prepareTarget,
+  redactedUrlWithoutQuery,
+} from "./http-target.js";
 
 /** Settings of {@link slackNotifier}. */
 export interface SlackNotifierSettings {
@@ -79,11 +85,7 @@ export interface SlackMessage {
   readonly blocks: readonly SlackBlock[];
 }
 
-const { checkTimeoutMs, prepareTarget, transportError } = httpTarget({
-  adapter: "slack",
-  label: "Slack webhook",
-  safeUrlOf,
-});
+const slack: HttpTargetKind = { adapter: "slack", label: "Slack webhook", safeUrlOf };
 
 /**
  * A notifier that posts to a Slack incoming webhook: a header with the title, the text, the
@@ -93,32 +95,27 @@ const { checkTimeoutMs, prepareTarget, transportError } = httpTarget({
  */
 export function slackNotifier(settings: SlackNotifierSettings): Notifier {
   const name = settings.name ?? "slack";
-  const timeoutMs = checkTimeoutMs(name, settings.timeoutMs ?? 5000);
-  const target = prepareTarget(settings.url, name);
+  const timeoutMs = checkTimeoutMs(slack, name, settings.timeoutMs ?? 5000);
+  const target = prepareTarget(slack, settings.url, name);
   const transport = settings.fetch ?? globalThis.fetch;
 
   async function notify(notification: Notification, options: CallOptions): Promise<void> {
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
-    const context = { incidentId: notification.incident.id, url: target.safeUrl };
-    let response: Response;
-    let body: string;
-    try {
-      response = await transport(target.url, {
-        method: "POST",
-        headers: target.headers,
-        body: JSON.stringify(slackMessage(notification)),
-        signal,
-      });
-      body = await response.text();
-    } catch (error) {
-      throw transportError(error, signal, context);
-    }
-    if (response.status === 200 && body.trim() === "ok") return;
-    const slackError = redact(body.trim().slice(0, 200)) || "(empty body)";
-    throw new SlackWebhookError(`Slack webhook ${target.safeUrl} answered ${response.status} ${slackError}`, {
-      ...context,
+    const incidentId = notification.incident.id;
+    const answer = await postJson(slack, target, {
+      transport,
+      headers: target.headers,
+      body: slackMessage(notification),
+      signal: options.signal,
+      timeoutMs,
+      incidentId,
+    });
+    if (answer.status === 200 && answer.body.trim() === "ok") return;
+    const slackError = redact(answer.body.trim().slice(0, 200)) || "(empty body)";
+    throw new SlackWebhookError(`Slack webhook ${target.safeUrl} answered ${answer.status} ${slackError}`, {
+      incidentId,
+      url: target.safeUrl,
       slackError,
-      status: response.status,
+      status: answer.status,
     });
   }
 

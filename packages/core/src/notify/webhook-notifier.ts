@@ -3,7 +3,13 @@ import type { CallOptions } from "../spec/common.js";
 import type { Incident } from "../spec/incident.js";
 import type { Notification, Notifier } from "../spec/notifier.js";
 import { redact, redactDeep } from "../util/redact.js";
-import { httpTarget, redactedUrlWithoutQuery } from "./http-target.js";
+import {
+  checkTimeoutMs,
+  type HttpTargetKind,
+  postJson,
+  prepareTarget,
+  redactedUrlWithoutQuery,
+} from "./http-target.js";
 
 /** Settings of {@link webhookNotifier}. */
 export interface WebhookNotifierSettings {
@@ -71,11 +77,7 @@ export interface WebhookNotificationBody {
 }
 
 /** Errors show the URL with its credentials redacted and without its query. */
-const { checkTimeoutMs, prepareTarget, transportError } = httpTarget({
-  adapter: "webhook",
-  label: "webhook",
-  safeUrlOf: redactedUrlWithoutQuery,
-});
+const webhook: HttpTargetKind = { adapter: "webhook", label: "webhook", safeUrlOf: redactedUrlWithoutQuery };
 
 /**
  * A notifier that POSTs a {@link WebhookNotificationBody} to any HTTP endpoint (a chat bridge,
@@ -84,38 +86,33 @@ const { checkTimeoutMs, prepareTarget, transportError } = httpTarget({
  */
 export function webhookNotifier(settings: WebhookNotifierSettings): Notifier {
   const name = settings.name ?? "webhook";
-  const timeoutMs = checkTimeoutMs(name, settings.timeoutMs ?? 5000);
-  const target = prepareTarget(settings.url, name);
+  const timeoutMs = checkTimeoutMs(webhook, name, settings.timeoutMs ?? 5000);
+  const target = prepareTarget(webhook, settings.url, name);
   const headers = new Headers(target.headers);
   for (const [key, value] of Object.entries(settings.headers ?? {})) headers.set(key, value);
   const transport = settings.fetch ?? globalThis.fetch;
 
   async function notify(notification: Notification, options: CallOptions): Promise<void> {
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
-    const context = { incidentId: notification.incident.id, url: target.safeUrl };
-    let response: Response;
-    let body: string;
-    try {
-      response = await transport(target.url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(webhookNotificationBody(notification)),
-        signal,
-      });
-      body = await response.text();
-    } catch (error) {
-      throw transportError(error, signal, context);
-    }
-    if (response.ok) return;
-    const excerpt = redact(body.trim().slice(0, 200));
+    const incidentId = notification.incident.id;
+    const answer = await postJson(webhook, target, {
+      transport,
+      headers,
+      body: webhookNotificationBody(notification),
+      signal: options.signal,
+      timeoutMs,
+      incidentId,
+    });
+    if (answer.ok) return;
+    const excerpt = redact(answer.body.trim().slice(0, 200));
     throw new SelfHealError(
-      `webhook ${target.safeUrl} answered ${response.status}${excerpt === "" ? "" : ` ${excerpt}`}`,
+      `webhook ${target.safeUrl} answered ${answer.status}${excerpt === "" ? "" : ` ${excerpt}`}`,
       {
-        ...context,
+        incidentId,
+        url: target.safeUrl,
         adapter: "webhook",
         operation: "notify",
-        status: response.status,
-        retryable: response.status === 408 || response.status === 429 || response.status >= 500,
+        status: answer.status,
+        retryable: answer.status === 408 || answer.status === 429 || answer.status >= 500,
       },
     );
   }
