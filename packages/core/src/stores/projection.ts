@@ -22,6 +22,8 @@ export class StoreProjection {
   readonly incidents = new Map<string, Incident>();
   /** The newest incident of each key, open or closed: signals fold into it while it is their episode. */
   private readonly latestByKey = new Map<string, string>();
+  /** Ids of the incidents not closed yet, in the order they were opened. */
+  private readonly openIds = new Set<string>();
   private readonly seen = new Map<string, string | null>();
   /** Events in time order, for reads. */
   private readonly events: AuditEvent[] = [];
@@ -161,8 +163,15 @@ export class StoreProjection {
 
   listIncidents(query: IncidentQuery = {}): Incident[] {
     const states = query.states === undefined ? undefined : new Set(query.states);
+    // Open incidents are few and read before every decision (concurrency limit); closed ones
+    // pile up over months. Walk only the open ones when nothing closed can match.
+    const onlyOpen =
+      query.open === true || (states !== undefined && [...states].every((state) => !closedStates.has(state)));
+    const candidates = onlyOpen
+      ? [...this.openIds].map((id) => this.incidents.get(id) as Incident)
+      : this.incidents.values();
     const out: Incident[] = [];
-    for (const incident of this.incidents.values()) {
+    for (const incident of candidates) {
       if (query.open !== undefined && closedStates.has(incident.state) === query.open) continue;
       if (query.service !== undefined && incident.service !== query.service) continue;
       if (states !== undefined && !states.has(incident.state)) continue;
@@ -210,6 +219,8 @@ export class StoreProjection {
 
   private putIncident(incident: Incident): void {
     this.incidents.set(incident.id, incident);
+    if (closedStates.has(incident.state)) this.openIds.delete(incident.id);
+    else this.openIds.add(incident.id);
     const latestId = this.latestByKey.get(incident.key);
     const latest = latestId === undefined ? undefined : this.incidents.get(latestId);
     if (latest === undefined || latest.id === incident.id || incident.openedAt >= latest.openedAt) {
