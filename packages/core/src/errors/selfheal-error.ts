@@ -93,6 +93,17 @@ export class StoreConflictError extends StoreError {
 }
 
 /**
+ * A write fenced by a claim that is no longer current: another controller took the resource
+ * over. Stop working on it; do not retry.
+ */
+export class StoreFencedError extends StoreError {
+  constructor(message: string, options: ErrorContext = {}) {
+    super(message, { ...options, retryable: false });
+    this.name = "StoreFencedError";
+  }
+}
+
+/**
  * A remediation could not be carried out. With `escalate`, it must not be tried again
  * automatically (the workload was found twice, there is no previous version).
  */
@@ -125,4 +136,40 @@ export function describeError(error: unknown): string {
       : error.message;
   }
   return String(error);
+}
+
+/** What went wrong with a forge request, in terms a caller can act on. */
+export type ForgeErrorKind =
+  /** The branch moved, the change request was merged meanwhile, "already exists": re-read. */
+  | "conflict"
+  | "not_found"
+  /** Bad or missing credentials, or not allowed. */
+  | "unauthorized"
+  /** Rate limited; `retryAfterMs` says when to try again. */
+  | "rate_limited"
+  /** The request was refused as invalid (422, 400): trying again will not help. */
+  | "invalid"
+  /** The forge could not be reached or failed (5xx, connection reset). */
+  | "unavailable";
+
+/** A GitHub, GitLab or git request failed. */
+export class ForgeError extends SelfHealError {
+  readonly kind: ForgeErrorKind;
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    options: ErrorContext & {
+      readonly kind: ForgeErrorKind;
+      readonly retryAfterMs?: number;
+      readonly cause?: unknown;
+    },
+  ) {
+    super(message, {
+      retryable: options.kind === "unavailable" || options.kind === "rate_limited",
+      ...options,
+    });
+    this.name = "ForgeError";
+    this.kind = options.kind;
+    this.retryAfterMs = options.retryAfterMs;
+  }
 }

@@ -2,6 +2,7 @@ export * from "./audit-event.js";
 export * from "./common.js";
 export * from "./decision.js";
 export type * from "./enricher.js";
+export type * from "./git-forge.js";
 export * from "./incident.js";
 export * from "./json-schema.js";
 export type * from "./notifier.js";

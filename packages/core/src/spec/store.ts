@@ -40,6 +40,25 @@ export interface ActionRecord {
   readonly outcome: HistoryEntry["outcome"];
 }
 
+/**
+ * The right to work on one resource (an incident, a service's guardrail counters), held by
+ * one controller instance until it expires. Only stores shared by several controllers need
+ * claims; a store used by one controller may leave them out.
+ */
+export interface Claim {
+  /** What is claimed: `incident:<id>` or `service:<name>`. */
+  readonly resource: string;
+  /** The controller instance holding it. */
+  readonly owner: string;
+  /**
+   * Fencing token: grows with every new holder. A write fenced with an older token is
+   * refused, so a controller whose claim was taken over cannot record a side effect.
+   */
+  readonly token: number;
+  /** When the claim lapses unless renewed. */
+  readonly expiresAt: string;
+}
+
 /** Which incidents to list. All fields narrow the result; none means all. */
 export interface IncidentQuery {
   /** Only open (true) or only closed (false) incidents. */
@@ -102,7 +121,15 @@ export interface Store {
    */
   updateIncident(
     incident: Incident,
-    options: { readonly expectedRevision: number; readonly events?: readonly AuditEvent[] },
+    options: {
+      readonly expectedRevision: number;
+      readonly events?: readonly AuditEvent[];
+      /**
+       * Write only while this claim is still the current one for its resource; otherwise
+       * reject with a `StoreFencedError` and write nothing.
+       */
+      readonly fence?: Claim;
+    },
   ): Promise<Incident>;
 
   /** Append audit events that change no incident. */
@@ -116,6 +143,16 @@ export interface Store {
    * one service, or all. Must be fast: it is read before every decision.
    */
   listActions(query: { readonly service?: string; readonly since: string }): Promise<ActionRecord[]>;
+
+  /**
+   * Take `resource` for `owner` for `ttlMs`, or renew it when `owner` holds it already (same
+   * token). Resolves `undefined` while another owner holds an unexpired claim. Taking over an
+   * expired claim gives a new, larger token.
+   */
+  claim?(resource: string, owner: string, ttlMs: number): Promise<Claim | undefined>;
+
+  /** Give a claim up before it expires. Does nothing when it is no longer held. */
+  releaseClaim?(claim: Claim): Promise<void>;
 
   /** Whether the store can take writes now (for readiness). Absent means always. */
   ready?(): Promise<boolean>;
