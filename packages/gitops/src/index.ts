@@ -8,6 +8,16 @@ export {
   maxTitleLength,
   skipLabel,
 } from "./change-request/change-request-text.js";
+export {
+  type CommitFiles,
+  type FileVersion,
+  type GitAuth,
+  type GitIdentity,
+  type GitWorkspace,
+  type GitWorkspaceSettings,
+  openGitWorkspace,
+} from "./git/git-workspace.js";
+export type { RefStatus } from "./git/smart-http.js";
 export { type ConfigTree, memoryTree } from "./locate/config-tree.js";
 export { LocateError } from "./locate/locate-error.js";
 export {

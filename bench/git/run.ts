@@ -1,0 +1,179 @@
+// bench/git: a one-line rollback pushed to a config repository of 100, 1,000 and 10,000
+// manifest files on a local `git http-backend` server. Ours: the warm isomorphic-git
+// workspace (incremental fetch + edit + direct commit + O(change) push). The simplest
+// alternative, what the seed's controller did: native git fresh clone + edit + commit + push.
+// The two alternate in the same run and push to the same branch, so each also fetches the
+// other's commits. Prints one JSON object as its last line.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { devNull, tmpdir } from "node:os";
+import { join } from "node:path";
+import { openGitWorkspace, setContainerImage } from "@selfheal/gitops";
+import { startGitHttpServer } from "@selfheal/gitops/testing";
+
+const sizes = (process.env.BENCH_SIZES ?? "100,1000,10000").split(",").map(Number);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
+const filesPerService = 3;
+
+/** A service folder: a Deployment (the file we edit), a Service and a kustomization. */
+function serviceFiles(team: number, service: number, tag: string): Record<string, string> {
+  const name = `svc-${team}-${service}`;
+  const folder = `apps/team-${team}/${name}`;
+  return {
+    [`${folder}/deployment.yaml`]: deployment(name, tag),
+    [`${folder}/service.yaml`]: `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  selector:\n    app: ${name}\n  ports:\n    - port: 80\n      targetPort: 8080\n`,
+    [`${folder}/kustomization.yaml`]: "resources:\n  - deployment.yaml\n  - service.yaml\n",
+  };
+}
+
+function deployment(name: string, tag: string): string {
+  return [
+    "apiVersion: apps/v1",
+    "kind: Deployment",
+    "metadata:",
+    `  name: ${name}`,
+    `  labels: { app: ${name} }`,
+    "spec:",
+    "  replicas: 3",
+    "  selector:",
+    `    matchLabels: { app: ${name} }`,
+    "  template:",
+    "    metadata:",
+    `      labels: { app: ${name} }`,
+    "    spec:",
+    "      containers:",
+    `        - name: ${name}`,
+    `          image: registry.example.com/${name}:${tag} # pinned by CI`,
+    "          ports:",
+    "            - containerPort: 8080",
+    "",
+  ].join("\n");
+}
+
+/** `files` manifest files in folders of 100 services per team. */
+function buildRepo(files: number): { files: Record<string, string>; services: string[] } {
+  const out: Record<string, string> = {};
+  const services: string[] = [];
+  const count = Math.ceil(files / filesPerService);
+  for (let index = 0; index < count; index++) {
+    const team = Math.floor(index / 100);
+    const service = index % 100;
+    Object.assign(out, serviceFiles(team, service, "v1.2.0"));
+    services.push(`apps/team-${team}/svc-${team}-${service}/deployment.yaml`);
+  }
+  return { files: out, services };
+}
+
+function git(args: string[], cwd?: string): Promise<string> {
+  const env: Record<string, string> = {
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: devNull,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_AUTHOR_NAME: "seed",
+    GIT_AUTHOR_EMAIL: "seed@selfheal.invalid",
+    GIT_COMMITTER_NAME: "seed",
+    GIT_COMMITTER_EMAIL: "seed@selfheal.invalid",
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+  };
+  return new Promise((resolve, reject) => {
+    execFile("git", args, { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else reject(new Error(`git ${args.join(" ")}: ${stderr}`));
+    });
+  });
+}
+
+const rollbackTag = (round: number) => `v1.1.${round}`;
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return Math.round((sorted[Math.max(0, index)] ?? Number.NaN) * 10) / 10;
+}
+
+interface SizeResult {
+  ours_p50_ms: number;
+  ours_p99_ms: number;
+  native_p50_ms: number;
+  native_p99_ms: number;
+  ratio: number;
+  first_clone_ms: number;
+}
+
+async function benchSize(size: number): Promise<SizeResult> {
+  const server = await startGitHttpServer();
+  const scratch = await mkdtemp(join(tmpdir(), "selfheal-bench-git-"));
+  try {
+    const { files, services } = buildRepo(size);
+    const { url } = await server.createRepo(`config-${size}`, files);
+    const workspace = openGitWorkspace({ url, dir: join(scratch, "warm") });
+    let started = performance.now();
+    await workspace.refresh(AbortSignal.timeout(300_000));
+    const firstCloneMs = performance.now() - started;
+
+    const ours: number[] = [];
+    const native: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // Ours: what the remediator does for a rollback landing as a direct commit.
+      const target = services[(round * 7) % services.length] as string;
+      started = performance.now();
+      const head = await workspace.refresh(AbortSignal.timeout(60_000));
+      const text = await workspace.readFile(head, target);
+      if (text === undefined) throw new Error(`${target} missing`);
+      const name = target.split("/")[2] as string;
+      const edit = setContainerImage(text, { image: `registry.example.com/${name}:${rollbackTag(round)}` });
+      const sha = await workspace.commit({
+        parent: head,
+        message: `Roll back ${name}\n\nSelfheal-Incident: bench-${round}\nSelfheal-Action: rollback\n`,
+        files: [{ path: target, content: edit.text }],
+      });
+      if (sha === undefined) throw new Error("nothing to commit");
+      const status = await workspace.push(
+        { ref: "refs/heads/main", oldSha: head, newSha: sha },
+        AbortSignal.timeout(60_000),
+      );
+      if (!status.ok) throw new Error(`push refused: ${status.reason}`);
+      ours.push(performance.now() - started);
+
+      // Native, as the seed did it: fresh clone, edit, commit, push.
+      const other = services[(round * 7 + 3) % services.length] as string;
+      const clone = join(scratch, `native-${round}`);
+      started = performance.now();
+      await git(["clone", "--quiet", "--branch", "main", url, clone]);
+      const file = join(clone, other);
+      const before = await readFile(file, "utf8");
+      const otherName = other.split("/")[2] as string;
+      await writeFile(
+        file,
+        setContainerImage(before, { image: `registry.example.com/${otherName}:${rollbackTag(round)}` }).text,
+      );
+      await git(["commit", "--quiet", "-am", `Roll back ${otherName}`], clone);
+      await git(["push", "--quiet", "origin", "main"], clone);
+      native.push(performance.now() - started);
+      await rm(clone, { recursive: true, force: true });
+    }
+    const result = {
+      ours_p50_ms: percentile(ours, 50),
+      ours_p99_ms: percentile(ours, 99),
+      native_p50_ms: percentile(native, 50),
+      native_p99_ms: percentile(native, 99),
+      ratio: 0,
+      first_clone_ms: Math.round(firstCloneMs),
+    };
+    result.ratio = Math.round((result.native_p50_ms / result.ours_p50_ms) * 10) / 10;
+    return result;
+  } finally {
+    await server.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+const results: Record<string, SizeResult> = {};
+for (const size of sizes) {
+  const result = await benchSize(size);
+  results[String(size)] = result;
+  console.log(
+    `${size} files: ours p50 ${result.ours_p50_ms} ms p99 ${result.ours_p99_ms} ms; native clone+commit+push p50 ${result.native_p50_ms} ms p99 ${result.native_p99_ms} ms; ratio ${result.ratio}; first clone ${result.first_clone_ms} ms`,
+  );
+}
+console.log(JSON.stringify({ rounds, files_per_service: filesPerService, sizes: results }));

@@ -1,0 +1,181 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ForgeError } from "@selfheal/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GitWorkspace, openGitWorkspace } from "../src/index.js";
+import { runGit } from "../src/testing/git-command.js";
+import { type GitHttpServer, startGitHttpServer } from "../src/testing/index.js";
+
+const call = () => AbortSignal.timeout(20_000);
+let server: GitHttpServer;
+let scratch: string;
+
+beforeAll(async () => {
+  server = await startGitHttpServer();
+  scratch = await mkdtemp(join(tmpdir(), "selfheal-workspace-test-"));
+});
+
+afterAll(async () => {
+  await server.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+const files = {
+  "apps/checkout/deployment.yaml": "image: registry/checkout:v1.2.0\n",
+  "apps/payments/deployment.yaml": "image: registry/payments:v3.0.0\n",
+  "README.md": "# config\n",
+};
+
+async function repo(name: string): Promise<{ url: string; path: string }> {
+  return server.createRepo(name, files, {
+    commits: [
+      {
+        message: "checkout v1.3.0",
+        files: { "apps/checkout/deployment.yaml": "image: registry/checkout:v1.3.0\n" },
+      },
+    ],
+  });
+}
+
+function workspace(url: string, name: string): GitWorkspace {
+  return openGitWorkspace({ url, dir: join(scratch, name) });
+}
+
+/** What native git sees on the server: a fresh clone, checked with fsck. */
+async function nativeView(
+  path: string,
+  ref = "main",
+): Promise<{ head: string; read(file: string): Promise<string> }> {
+  await runGit(["--git-dir", path, "fsck", "--strict", "--no-progress"]);
+  const head = (await runGit(["--git-dir", path, "rev-parse", ref])).trim();
+  return { head, read: (file) => runGit(["--git-dir", path, "show", `${ref}:${file}`]) };
+}
+
+describe("git workspace", () => {
+  it("clones, reads, commits one file and pushes only what changed; native git agrees", async () => {
+    const { url, path } = await repo("one");
+    const ws = workspace(url, "one");
+    const head = await ws.refresh(call());
+    expect(head).toBe((await nativeView(path)).head);
+    expect(await ws.readFile(head, "apps/checkout/deployment.yaml")).toBe(
+      "image: registry/checkout:v1.3.0\n",
+    );
+    expect(await ws.readFile(head, "apps/none.yaml")).toBeUndefined();
+    expect([...(await ws.tree(head).list())].sort()).toEqual(Object.keys(files).sort());
+
+    const sha = await ws.commit({
+      parent: head,
+      message: "Roll back checkout\n\nSelfheal-Incident: inc-1",
+      files: [{ path: "apps/checkout/deployment.yaml", content: "image: registry/checkout:v1.2.0\n" }],
+    });
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    const status = await ws.push({ ref: "refs/heads/main", oldSha: head, newSha: sha as string }, call());
+    expect(status).toEqual({ ref: "refs/heads/main", ok: true });
+
+    const native = await nativeView(path);
+    expect(native.head).toBe(sha);
+    expect(await native.read("apps/checkout/deployment.yaml")).toBe("image: registry/checkout:v1.2.0\n");
+    expect(await native.read("apps/payments/deployment.yaml")).toBe(files["apps/payments/deployment.yaml"]);
+    expect(await runGit(["--git-dir", path, "log", "-1", "--format=%B", "main"])).toContain(
+      "Selfheal-Incident: inc-1",
+    );
+    expect(await ws.refresh(call())).toBe(sha);
+  });
+
+  it("answers undefined for a commit that changes nothing", async () => {
+    const { url } = await repo("noop");
+    const ws = workspace(url, "noop");
+    const head = await ws.refresh(call());
+    const sha = await ws.commit({
+      parent: head,
+      message: "nothing",
+      files: [{ path: "README.md", content: "# config\n" }],
+    });
+    expect(sha).toBeUndefined();
+  });
+
+  it("creates files in new folders", async () => {
+    const { url, path } = await repo("new-folder");
+    const ws = workspace(url, "new-folder");
+    const head = await ws.refresh(call());
+    const sha = await ws.commit({
+      parent: head,
+      message: "quarantine",
+      files: [{ path: ".selfheal/quarantine/checkout.yaml", content: "tags: [v1.3.0]\n" }],
+    });
+    await ws.push({ ref: "refs/heads/selfheal/inc-2/rollback", oldSha: null, newSha: sha as string }, call());
+    const native = await nativeView(path, "selfheal/inc-2/rollback");
+    expect(await native.read(".selfheal/quarantine/checkout.yaml")).toBe("tags: [v1.3.0]\n");
+    expect([...(await ws.remoteRefs("refs/heads/selfheal/", call())).keys()]).toEqual([
+      "refs/heads/selfheal/inc-2/rollback",
+    ]);
+  });
+
+  it("refuses a push when the branch moved meanwhile, and never forces", async () => {
+    const { url, path } = await repo("moved");
+    const ours = workspace(url, "moved-ours");
+    const theirs = workspace(url, "moved-theirs");
+    const base = await ours.refresh(call());
+    await theirs.refresh(call());
+    const theirCommit = await theirs.commit({
+      parent: base,
+      message: "someone else",
+      files: [{ path: "apps/payments/deployment.yaml", content: "image: registry/payments:v3.0.1\n" }],
+    });
+    await theirs.push({ ref: "refs/heads/main", oldSha: base, newSha: theirCommit as string }, call());
+    const ourCommit = await ours.commit({
+      parent: base,
+      message: "ours",
+      files: [{ path: "apps/checkout/deployment.yaml", content: "image: registry/checkout:v1.2.0\n" }],
+    });
+    const refused = await ours.push(
+      { ref: "refs/heads/main", oldSha: base, newSha: ourCommit as string },
+      call(),
+    );
+    expect(refused.ok).toBe(false);
+    expect((await nativeView(path)).head).toBe(theirCommit);
+    // Creating a branch that exists is refused the same way.
+    const again = await ours.push(
+      { ref: "refs/heads/main", oldSha: null, newSha: ourCommit as string },
+      call(),
+    );
+    expect(again.ok).toBe(false);
+  });
+
+  it("walks a file's history newest first", async () => {
+    const { url } = await repo("history");
+    const ws = workspace(url, "history");
+    const head = await ws.refresh(call());
+    const versions = [];
+    for await (const version of ws.fileHistory("apps/checkout/deployment.yaml", { from: head }))
+      versions.push(version);
+    expect(versions.map((version) => version.content)).toEqual([
+      "image: registry/checkout:v1.3.0\n",
+      "image: registry/checkout:v1.2.0\n",
+    ]);
+  });
+
+  it("makes the same commit again for the same change and time (a restart finds its own work)", async () => {
+    const { url } = await repo("same");
+    const first = workspace(url, "same-a");
+    const second = workspace(url, "same-b");
+    const head = await first.refresh(call());
+    await second.refresh(call());
+    const change = {
+      parent: head,
+      message: "Roll back",
+      time: new Date("2026-11-26T03:00:00Z"),
+      files: [{ path: "apps/checkout/deployment.yaml", content: "image: registry/checkout:v1.2.0\n" }],
+    };
+    expect(await first.commit(change)).toBe(await second.commit(change));
+  });
+
+  it("fails with a ForgeError naming the URL when the server is not there", async () => {
+    const ws = openGitWorkspace({ url: "http://127.0.0.1:9/none.git", dir: join(scratch, "none") });
+    const error = await ws.refresh(call()).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(ForgeError);
+    expect((error as ForgeError).message).toContain("git clone failed");
+    expect((error as ForgeError).url).toBe("http://127.0.0.1:9/none.git");
+  });
+});
