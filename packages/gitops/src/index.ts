@@ -37,3 +37,10 @@ export {
 export { type SetKustomizeImageOptions, setKustomizeImage } from "./manifest/set-kustomize-image.js";
 export { type SetReplicasOptions, setReplicas } from "./manifest/set-replicas.js";
 export { type SetYamlPathOptions, setYamlPath } from "./manifest/set-yaml-path.js";
+export { GitopsDetails } from "./remediate/gitops-details.js";
+export { branchName, type GitopsSettings, gitopsRemediator } from "./remediate/gitops-remediator.js";
+export type { ImageTarget, VersionAccess } from "./remediate/image-target.js";
+export { versionAccess } from "./remediate/image-target.js";
+export { plainGitForge } from "./remediate/plain-git-forge.js";
+export { type QuarantineEntry, readQuarantine, tagOf } from "./remediate/quarantine-file.js";
+export { findRollbackTarget, type RollbackTarget, type SkippedVersion } from "./remediate/rollback-target.js";

@@ -92,7 +92,7 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     plan = await withTimeout(
       `${remediator.name}.plan`,
       remediator.timeoutMs ?? 300_000,
-      (signal) => remediator.plan({ incident, decision, idempotencyKey, signal }),
+      (signal) => remediator.plan({ incident, decision, idempotencyKey, input: enriched.input, signal }),
       context.stopping,
     );
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { CallOptions } from "./common.js";
-import type { Decision } from "./decision.js";
+import type { Decision, DecisionInput } from "./decision.js";
 import type { Incident } from "./incident.js";
 import type { RemediationPlan, RemediationResult, RemediationResultDraft } from "./remediation.js";
 
@@ -48,6 +48,8 @@ export interface PlanOptions extends CallOptions {
   readonly decision: Decision;
   /** Stable key for this incident and action; copy it into the plan. */
   readonly idempotencyKey: string;
+  /** The facts the policy decided on (evidence for a change request), when the controller has them. */
+  readonly input?: DecisionInput;
 }
 
 /** What `apply` is called with. */

@@ -1,1 +1,2 @@
 export * from "./git-http-server.js";
+export * from "./local-forge.js";

@@ -1,0 +1,318 @@
+import {
+  type ChangeRequest,
+  type GitForge,
+  type Incident,
+  RemediationError,
+  type RemediationOutcome,
+  type RemediationPlan,
+  type Remediator,
+  sleep,
+} from "@selfheal/core";
+import {
+  type ChangeRequestKillSwitch,
+  changeRequestText,
+  formatTrailers,
+} from "../change-request/change-request-text.js";
+import type { GitWorkspace } from "../git/git-workspace.js";
+import type { LocateWorkloadOptions } from "../locate/locate-workload.js";
+import { type GitopsDetails, gitopsDetails } from "./gitops-details.js";
+import type { ImageTarget } from "./image-target.js";
+import { plainGitForge } from "./plain-git-forge.js";
+import { type ChangeSettings, changeFiles, paramsJson, resolveChange, unifiedDiff } from "./plan-change.js";
+import { type WriteContext, writeBranch, writeDirect } from "./write-change.js";
+
+/** Settings of {@link gitopsRemediator}. */
+export interface GitopsSettings {
+  /** The warm workspace of the config repo (its branch is where changes land). */
+  readonly workspace: GitWorkspace;
+  /**
+   * Where change requests are opened.
+   * @default plainGitForge(): no change requests, direct commits only
+   */
+  readonly forge?: GitForge;
+  /**
+   * `change_request`: push a branch and open a change request; `direct`: commit to the branch.
+   * @default "change_request" when the forge has change requests, else "direct"
+   */
+  readonly mode?: "change_request" | "direct";
+  /**
+   * Let a decision with `params.direct: true` commit directly even in `change_request` mode.
+   * @default false
+   */
+  readonly allowDirect?: boolean;
+  /**
+   * `git`: push from the workspace; `api`: commit through the forge's API (no push).
+   * @default "git"
+   */
+  readonly commitVia?: "git" | "api";
+  /** How to find the service's workload. @default search `**\/*.yaml` and `**\/*.yml` */
+  readonly locate?: Omit<LocateWorkloadOptions, "service" | "signal">;
+  /** What a rollback edits. @default { kind: "container" } */
+  readonly image?: ImageTarget;
+  /** Most replicas a scale-up may ask for, whatever the policy says. */
+  readonly maxReplicas?: number;
+  /**
+   * Quarantine of rolled-back versions in the repo: the file (`{service}` replaced) and for
+   * how long. `false` writes none.
+   * @default { file: ".selfheal/quarantine/{service}.yaml", ttlMs: 86_400_000 }
+   */
+  readonly quarantine?: { readonly file?: string; readonly ttlMs?: number } | false;
+  /** Merge change requests by themselves once checks pass. @default false */
+  readonly autoMerge?: boolean | { readonly method: "merge" | "squash" | "rebase" };
+  /** Labels added to every change request besides `selfheal` and `selfheal/<action>`. */
+  readonly labels?: readonly string[];
+  /** Called after a change reaches the target branch (ask Argo CD to refresh now). Errors are ignored. */
+  readonly afterLanding?: (landed: {
+    readonly incident: Incident;
+    readonly revision: string;
+  }) => Promise<void>;
+  /** How often `awaitMerge` looks at the change request. @default 5000 */
+  readonly mergePollMs?: number;
+  /** Attempts of a direct commit when the branch keeps moving. @default 5 */
+  readonly maxAttempts?: number;
+  /** How change requests say to stop automation. */
+  readonly killSwitch?: ChangeRequestKillSwitch;
+  /** Clock, for tests. */
+  readonly now?: () => Date;
+}
+
+/**
+ * The GitOps remediator: rolls back an image or raises replicas by editing the config repo,
+ * keeping every other byte, and lands the change as a change request or a direct commit.
+ * Idempotent on the plan's key: its branch is named after it and its commits carry it as a
+ * trailer, so a retry or a restarted controller finds its own work.
+ */
+export function gitopsRemediator(settings: GitopsSettings): Remediator {
+  const forge = settings.forge ?? plainGitForge();
+  const now = settings.now ?? (() => new Date());
+  const quarantine = settings.quarantine === false ? undefined : (settings.quarantine ?? {});
+  const change: ChangeSettings = {
+    locate: settings.locate ?? { globs: ["**/*.yaml", "**/*.yml"] },
+    image: settings.image ?? { kind: "container" },
+    maxReplicas: settings.maxReplicas,
+    quarantineFile:
+      quarantine === undefined ? undefined : (quarantine.file ?? ".selfheal/quarantine/{service}.yaml"),
+    quarantineTtlMs: quarantine?.ttlMs ?? 86_400_000,
+  };
+  const defaultMode = settings.mode ?? (forge.changeRequests ? "change_request" : "direct");
+  if (defaultMode === "change_request" && !forge.changeRequests) {
+    throw new RemediationError(`forge "${forge.name}" has no change requests: use mode "direct"`, {
+      adapter: "gitops",
+    });
+  }
+  if (settings.commitVia === "api" && forge.commitFiles === undefined) {
+    throw new RemediationError(`forge "${forge.name}" cannot commit through an API: use commitVia "git"`, {
+      adapter: "gitops",
+    });
+  }
+  const workspace = settings.workspace;
+
+  const landed = async (incident: Incident, revision: string) => {
+    await settings.afterLanding?.({ incident, revision }).catch(() => undefined);
+  };
+
+  return {
+    name: "gitops",
+    actions: ["rollback", "scale_up"],
+    async plan({ incident, decision, idempotencyKey, input, signal }) {
+      const head = await workspace.refresh(signal);
+      const params = await resolveChange({
+        workspace,
+        head,
+        incident,
+        decision,
+        input,
+        settings: change,
+        now: now(),
+        signal,
+      });
+      const files = await changeFiles({ workspace, head, incident, params, settings: change, now: now() });
+      const mode = decision.params.direct === true && settings.allowDirect === true ? "direct" : defaultMode;
+      const draft: RemediationPlan = {
+        idempotencyKey,
+        incidentId: incident.id,
+        service: incident.service,
+        action: decision.action,
+        params: paramsJson(params),
+        remediator: "gitops",
+        summary: summary(params, incident.service, mode, workspace.branch),
+        changes: files.map((file) => ({
+          target: file.path,
+          description: file.description,
+          diff: unifiedDiff(file),
+        })),
+      };
+      const text = changeRequestText({
+        incident,
+        decision,
+        plan: draft,
+        ...(input === undefined ? {} : { input }),
+        ...(settings.killSwitch === undefined ? {} : { killSwitch: settings.killSwitch }),
+      });
+      const details: GitopsDetails = {
+        repo: workspace.url,
+        base: workspace.branch,
+        head,
+        branch: branchName(idempotencyKey),
+        mode,
+        title: text.title,
+        body: text.body,
+        labels: [...text.labels, ...(settings.labels ?? [])],
+        message: `${text.title}\n\n${decision.reason}\n\n${formatTrailers({ ...text.trailers, "Selfheal-Key": idempotencyKey })}\n`,
+      };
+      return { ...draft, details: { gitops: { ...details } } };
+    },
+
+    async apply({ incident, plan, signal }): Promise<RemediationOutcome> {
+      const details = gitopsDetails(plan);
+      const context: WriteContext = {
+        workspace,
+        forge,
+        incident,
+        plan,
+        details,
+        commitVia: settings.commitVia ?? "git",
+        maxAttempts: settings.maxAttempts ?? 5,
+        files: async (head) =>
+          (
+            await changeFiles({
+              workspace,
+              head,
+              incident,
+              params: planParams(plan),
+              settings: change,
+              now: now(),
+            })
+          ).map((file) => ({ path: file.path, content: file.after })),
+        signal,
+      };
+      if (details.mode === "direct") {
+        const written = await writeDirect(context);
+        if (written.revision !== undefined && !written.reused) await landed(incident, written.revision);
+        return written.revision === undefined
+          ? { status: "noop", details: { gitops: { branch: details.base } } }
+          : {
+              status: "applied",
+              reused: written.reused,
+              revision: written.revision,
+              details: { gitops: { branch: details.base } },
+            };
+      }
+      const written = await writeBranch(context);
+      if (written.revision === undefined)
+        return { status: "noop", details: { gitops: { branch: details.branch } } };
+      let request = await forge.findByBranch(details.branch, { signal });
+      const reused = request !== undefined;
+      if (request === undefined) {
+        request = await forge.open(
+          {
+            branch: details.branch,
+            base: details.base,
+            title: details.title,
+            body: details.body,
+            labels: details.labels,
+          },
+          { signal },
+        );
+      }
+      if (request.state === "closed") {
+        throw new RemediationError(`change request ${request.url} was closed without merging`, {
+          adapter: forge.name,
+          incidentId: incident.id,
+          escalate: true,
+        });
+      }
+      if (request.state === "open" && settings.autoMerge !== undefined && settings.autoMerge !== false) {
+        const method = settings.autoMerge === true ? "merge" : settings.autoMerge.method;
+        await forge.enableAutoMerge(request.id, { signal, method, expectedHeadSha: written.revision });
+      }
+      return outcomeOf(request, written.revision, reused || written.reused, details.branch);
+    },
+
+    async awaitMerge({ incident, plan, result, signal }): Promise<RemediationOutcome> {
+      const id = result.changeRequest?.id;
+      if (id === undefined)
+        throw new RemediationError("no change request to wait for", {
+          adapter: "gitops",
+          incidentId: incident.id,
+        });
+      for (;;) {
+        const request = await forge.get(id, { signal });
+        if (request.state === "merged") {
+          const outcome = outcomeOf(request, result.revision ?? "", true, gitopsDetails(plan).branch);
+          if (outcome.revision !== undefined) await landed(incident, outcome.revision);
+          return outcome;
+        }
+        if (request.state === "closed") {
+          throw new RemediationError(`change request ${request.url} was closed without merging`, {
+            adapter: forge.name,
+            incidentId: incident.id,
+            escalate: true,
+          });
+        }
+        await sleep(settings.mergePollMs ?? 5000, signal);
+      }
+    },
+  };
+}
+
+/** `selfheal/<incident>/<action>`, safe as a git ref name. */
+export function branchName(idempotencyKey: string): string {
+  const safe = idempotencyKey
+    .split("/")
+    .map((part) => part.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+|\.+$|\.lock$/g, "") || "x")
+    .join("/");
+  return `selfheal/${safe}`;
+}
+
+function outcomeOf(
+  request: ChangeRequest,
+  head: string,
+  reused: boolean,
+  branch: string,
+): RemediationOutcome {
+  const changeRequest = { id: request.id, url: request.url, state: request.state };
+  if (request.state === "merged") {
+    return {
+      status: "applied",
+      reused,
+      revision: request.mergeSha ?? head,
+      changeRequest,
+      details: { gitops: { branch } },
+    };
+  }
+  return { status: "pending_merge", reused, revision: head, changeRequest, details: { gitops: { branch } } };
+}
+
+function planParams(plan: RemediationPlan): Parameters<typeof changeFiles>[0]["params"] {
+  const params = plan.params;
+  if (
+    params.action === "rollback" &&
+    typeof params.file === "string" &&
+    typeof params.from === "string" &&
+    typeof params.to === "string"
+  ) {
+    return { action: "rollback", file: params.file, from: params.from, to: params.to };
+  }
+  if (
+    params.action === "scale_up" &&
+    typeof params.file === "string" &&
+    (params.field === "spec.replicas" || params.field === "spec.minReplicas") &&
+    typeof params.from === "number" &&
+    typeof params.to === "number"
+  ) {
+    return { action: "scale_up", file: params.file, field: params.field, from: params.from, to: params.to };
+  }
+  throw new RemediationError(`plan ${plan.idempotencyKey} has params the gitops remediator did not write`, {
+    adapter: "gitops",
+    incidentId: plan.incidentId,
+    escalate: true,
+  });
+}
+
+function summary(params: ReturnType<typeof planParams>, service: string, mode: string, base: string): string {
+  const how = mode === "direct" ? `a direct commit to ${base}` : `a change request onto ${base}`;
+  return params.action === "rollback"
+    ? `Roll ${service} back from ${params.from} to ${params.to} in ${params.file}, as ${how}.`
+    : `Raise ${params.field} of ${service} from ${params.from} to ${params.to} in ${params.file}, as ${how}.`;
+}

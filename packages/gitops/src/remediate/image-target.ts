@@ -1,0 +1,99 @@
+import { isScalar } from "yaml";
+import type { WorkloadLocation } from "../locate/locate-workload.js";
+import type { ManifestEdit } from "../manifest/manifest-edit.js";
+import { lookup, parseDottedPath, parseManifest } from "../manifest/parse-manifest.js";
+import { setContainerImage } from "../manifest/set-container-image.js";
+import { setKustomizeImage } from "../manifest/set-kustomize-image.js";
+import { setYamlPath } from "../manifest/set-yaml-path.js";
+
+/**
+ * Where a service's deployed version is written, and so what a rollback edits. The "version"
+ * is the string at that place: a whole image reference for `container`, the `newTag` for
+ * `kustomize`, the value at `path` for `helm`.
+ */
+export type ImageTarget =
+  /** The `image` of a container of the located workload (by name; default the only one). */
+  | { readonly kind: "container"; readonly container?: string }
+  /**
+   * The `newTag` of a kustomization's `images:` entry. `file` and `name` are templates:
+   * `{service}` and `{dir}` (the folder of the located workload) are replaced.
+   */
+  | { readonly kind: "kustomize"; readonly file: string; readonly name: string }
+  /** The scalar at a dotted `path` of a Helm values file (`image.tag`); `file` is a template. */
+  | { readonly kind: "helm"; readonly file: string; readonly path: string };
+
+/** How to read and write the version in one file. */
+export interface VersionAccess {
+  /** The file holding the version. */
+  readonly file: string;
+  /** The version written in `text`, or `undefined` when it is not there (or does not parse). */
+  read(text: string): string | undefined;
+  /** `text` with the version set to `version`, every other byte kept. Throws `ManifestError`. */
+  write(text: string, version: string): ManifestEdit;
+  /** In words, for plans: `image of container "api" in apps/checkout/deployment.yaml`. */
+  readonly description: string;
+}
+
+/** The {@link VersionAccess} of `target` for a located workload. */
+export function versionAccess(
+  target: ImageTarget,
+  service: string,
+  location: WorkloadLocation,
+): VersionAccess {
+  const fill = (template: string) =>
+    template
+      .replaceAll("{service}", service)
+      .replaceAll("{dir}", location.path.split("/").slice(0, -1).join("/"));
+  const workload = { kind: location.kind, name: location.name };
+  switch (target.kind) {
+    case "container": {
+      const options =
+        target.container === undefined ? { workload } : { workload, container: target.container };
+      return {
+        file: location.path,
+        read: (text) =>
+          quietly(() => String(setContainerImage(text, { ...options, image: "x" }).before ?? "")),
+        write: (text, version) => setContainerImage(text, { ...options, image: version }),
+        description: `image of ${target.container === undefined ? "the container" : `container "${target.container}"`} of ${location.kind} ${location.name} in ${location.path}`,
+      };
+    }
+    case "kustomize": {
+      const file = fill(target.file).replace(/^\/+/, "");
+      const name = fill(target.name);
+      return {
+        file,
+        read: (text) => quietly(() => String(setKustomizeImage(text, { name, newTag: "x" }).before ?? "")),
+        write: (text, version) => setKustomizeImage(text, { name, newTag: version }),
+        description: `newTag of image ${name} in ${file}`,
+      };
+    }
+    case "helm": {
+      const file = fill(target.file).replace(/^\/+/, "");
+      return {
+        file,
+        read: (text) => quietly(() => readScalar(text, target.path)),
+        write: (text, version) => setYamlPath(text, { path: target.path, value: version }),
+        description: `${target.path} in ${file}`,
+      };
+    }
+  }
+}
+
+function readScalar(text: string, dotted: string): string | undefined {
+  const path = parseDottedPath(dotted, "readValue");
+  for (const document of parseManifest(text, "readValue").documents) {
+    const found = lookup(document.contents, path);
+    if (found.found)
+      return isScalar(found.node) && found.node.value !== null ? String(found.node.value) : undefined;
+  }
+  return undefined;
+}
+
+function quietly(read: () => string | undefined): string | undefined {
+  try {
+    const value = read();
+    return value === "" ? undefined : value;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,297 @@
+import {
+  type Decision,
+  type DecisionInput,
+  type Incident,
+  type JsonObject,
+  RemediationError,
+} from "@selfheal/core";
+import { createTwoFilesPatch } from "diff";
+import type { GitWorkspace } from "../git/git-workspace.js";
+import { LocateError } from "../locate/locate-error.js";
+import {
+  type LocateWorkloadOptions,
+  locateWorkload,
+  type WorkloadLocation,
+} from "../locate/locate-workload.js";
+import { ManifestError } from "../manifest/manifest-error.js";
+import { setReplicas } from "../manifest/set-replicas.js";
+import { setYamlPath } from "../manifest/set-yaml-path.js";
+import { type ImageTarget, versionAccess } from "./image-target.js";
+import { quarantineFileChange, readQuarantine } from "./quarantine-file.js";
+import { findRollbackTarget } from "./rollback-target.js";
+
+/** What the remediator needs to know to work out a change; the resolved settings. */
+export interface ChangeSettings {
+  readonly locate: Omit<LocateWorkloadOptions, "service" | "signal">;
+  readonly image: ImageTarget;
+  readonly maxReplicas: number | undefined;
+  /** Where quarantined versions are written in the repo (a template), or `undefined` for nowhere. */
+  readonly quarantineFile: string | undefined;
+  readonly quarantineTtlMs: number;
+}
+
+/** One file as a change writes it, with what it held before. */
+export interface FileChange {
+  readonly path: string;
+  readonly before: string | undefined;
+  readonly after: string;
+  /** One line for people. */
+  readonly description: string;
+}
+
+/**
+ * The resolved parameters of a change: what a plan records and what `apply` re-applies to
+ * whatever head the branch has by then (the same edit, never a re-decision).
+ */
+export type ChangeParams =
+  | { readonly action: "rollback"; readonly file: string; readonly from: string; readonly to: string }
+  | {
+      readonly action: "scale_up";
+      readonly file: string;
+      readonly field: "spec.replicas" | "spec.minReplicas";
+      readonly from: number;
+      readonly to: number;
+    };
+
+const adapter = "gitops";
+
+/** Works out the parameters of a change from a decision, on the repo at `head`. Writes nothing. */
+export async function resolveChange(options: {
+  readonly workspace: GitWorkspace;
+  readonly head: string;
+  readonly incident: Incident;
+  readonly decision: Decision;
+  readonly input: DecisionInput | undefined;
+  readonly settings: ChangeSettings;
+  readonly now: Date;
+  readonly signal: AbortSignal;
+}): Promise<ChangeParams> {
+  const { workspace, head, incident, decision, settings } = options;
+  const location = await locate(options);
+  const fail = (message: string) =>
+    new RemediationError(`${incident.service}: ${message}`, {
+      adapter,
+      incidentId: incident.id,
+      escalate: true,
+    });
+  if (decision.action === "rollback") {
+    const access = versionAccess(settings.image, incident.service, location);
+    const text = await workspace.readFile(head, access.file);
+    if (text === undefined)
+      throw fail(`no file ${access.file} at ${head.slice(0, 12)} (${access.description})`);
+    const current = access.read(text);
+    if (current === undefined) throw fail(`cannot read the ${access.description}`);
+    const quarantined = await quarantinedVersions(options, location);
+    const explicit = decision.params.image ?? decision.params.version;
+    if (explicit !== undefined) {
+      if (typeof explicit !== "string" || explicit === "")
+        throw fail(`decision params.image must be a non-empty string`);
+      if (quarantined.includes(explicit)) throw fail(`the decision's target ${explicit} is quarantined`);
+      return { action: "rollback", file: access.file, from: current, to: explicit };
+    }
+    const found = await findRollbackTarget({ workspace, head, access, current, quarantined });
+    if (found.target === undefined) {
+      const skipped = found.skipped.map((version) => `${version.version} (${version.reason})`).join(", ");
+      throw fail(
+        `no earlier version of the ${access.description} in git history${skipped === "" ? "" : `; passed over ${skipped}`}: not guessing a tag`,
+      );
+    }
+    return { action: "rollback", file: access.file, from: current, to: found.target.version };
+  }
+  if (decision.action === "scale_up") {
+    const step = numberParam(decision.params.by, 1);
+    const wanted = decision.params.replicas;
+    if (location.hpa !== undefined) {
+      const from = location.hpa.minReplicas ?? 1;
+      const to = typeof wanted === "number" ? wanted : from + step;
+      const cap = Math.min(location.hpa.maxReplicas, settings.maxReplicas ?? Number.POSITIVE_INFINITY);
+      checkReplicas(
+        to,
+        from,
+        cap,
+        `HPA ${location.hpa.name} (maxReplicas ${location.hpa.maxReplicas})`,
+        fail,
+      );
+      return { action: "scale_up", file: location.hpa.path, field: "spec.minReplicas", from, to };
+    }
+    if (location.replicas === undefined)
+      throw fail(`spec.replicas is not written in ${location.path}: nothing to raise`);
+    const from = location.replicas;
+    const to = typeof wanted === "number" ? wanted : from + step;
+    const cap = Math.min(
+      settings.maxReplicas ?? Number.POSITIVE_INFINITY,
+      options.input?.max_replicas ?? Number.POSITIVE_INFINITY,
+    );
+    checkReplicas(to, from, cap, "the replica cap", fail);
+    return { action: "scale_up", file: location.path, field: "spec.replicas", from, to };
+  }
+  throw fail(`the gitops remediator cannot carry out "${decision.action}"`);
+}
+
+/**
+ * The file writes that carry out `params` on the repo at `head`. An empty list means the repo
+ * already holds the wanted state.
+ */
+export async function changeFiles(options: {
+  readonly workspace: GitWorkspace;
+  readonly head: string;
+  readonly incident: Incident;
+  readonly params: ChangeParams;
+  readonly settings: ChangeSettings;
+  readonly now: Date;
+}): Promise<FileChange[]> {
+  const { workspace, head, incident, params, settings } = options;
+  const before = await workspace.readFile(head, params.file);
+  if (before === undefined) {
+    throw new RemediationError(`${params.file} is gone at ${head.slice(0, 12)}`, {
+      adapter,
+      incidentId: incident.id,
+      escalate: true,
+    });
+  }
+  const changes: FileChange[] = [];
+  try {
+    if (params.action === "rollback") {
+      const location = await locate({
+        workspace,
+        head,
+        incident,
+        settings,
+        signal: AbortSignal.timeout(60_000),
+      });
+      const access = versionAccess(settings.image, incident.service, location);
+      const edit = access.write(before, params.to);
+      if (edit.changed) {
+        changes.push({
+          path: params.file,
+          before,
+          after: edit.text,
+          description: `${access.description}: ${params.from} → ${params.to}`,
+        });
+        if (settings.quarantineFile !== undefined) {
+          const file = settings.quarantineFile.replaceAll("{service}", incident.service);
+          const existing = await workspace.readFile(head, file);
+          const until = new Date(options.now.getTime() + settings.quarantineTtlMs);
+          const after = quarantineFileChange(existing, {
+            service: incident.service,
+            version: params.from,
+            until,
+            incidentId: incident.id,
+            now: options.now,
+          });
+          if (after !== existing)
+            changes.push({
+              path: file,
+              before: existing,
+              after,
+              description: `quarantine ${params.from} until ${until.toISOString()}`,
+            });
+        }
+      }
+    } else {
+      const edit =
+        params.field === "spec.replicas"
+          ? setReplicas(before, { replicas: params.to })
+          : setYamlPath(before, { path: params.field, value: params.to });
+      if (edit.changed) {
+        changes.push({
+          path: params.file,
+          before,
+          after: edit.text,
+          description: `${params.field} ${params.from} → ${params.to} in ${params.file}`,
+        });
+      }
+    }
+  } catch (error) {
+    if (error instanceof ManifestError) {
+      throw new RemediationError(`${params.file}: ${error.message}`, {
+        adapter,
+        incidentId: incident.id,
+        escalate: true,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return changes;
+}
+
+/** The unified diff of a change, as a plan shows it. */
+export function unifiedDiff(change: FileChange): string {
+  return createTwoFilesPatch(
+    `a/${change.path}`,
+    `b/${change.path}`,
+    change.before ?? "",
+    change.after,
+    "",
+    "",
+    { context: 3 },
+  );
+}
+
+/** The change parameters as JSON for the plan. */
+export function paramsJson(params: ChangeParams): JsonObject {
+  return { ...params };
+}
+
+async function locate(options: {
+  readonly workspace: GitWorkspace;
+  readonly head: string;
+  readonly incident: Incident;
+  readonly settings: ChangeSettings;
+  readonly signal: AbortSignal;
+}): Promise<WorkloadLocation> {
+  try {
+    return await locateWorkload(options.workspace.tree(options.head), {
+      ...options.settings.locate,
+      service: options.incident.service,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (error instanceof LocateError) {
+      throw new RemediationError(error.message, {
+        adapter,
+        incidentId: options.incident.id,
+        escalate: true,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+async function quarantinedVersions(
+  options: {
+    readonly workspace: GitWorkspace;
+    readonly head: string;
+    readonly incident: Incident;
+    readonly input: DecisionInput | undefined;
+    readonly settings: ChangeSettings;
+    readonly now: Date;
+  },
+  _location: WorkloadLocation,
+): Promise<string[]> {
+  const versions = new Set(options.input?.deployment?.quarantined ?? []);
+  if (options.settings.quarantineFile !== undefined) {
+    const file = options.settings.quarantineFile.replaceAll("{service}", options.incident.service);
+    const text = await options.workspace.readFile(options.head, file);
+    for (const entry of readQuarantine(text, options.now)) versions.add(entry.version);
+  }
+  return [...versions];
+}
+
+function numberParam(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+function checkReplicas(
+  to: number,
+  from: number,
+  cap: number,
+  capName: string,
+  fail: (message: string) => Error,
+): void {
+  if (!Number.isInteger(to) || to < 1) throw fail(`replicas must be a whole number ≥ 1, not ${to}`);
+  if (to <= from) throw fail(`scale up to ${to} is not above the current ${from}`);
+  if (to > cap) throw fail(`scale up to ${to} is above ${capName}: ${cap}`);
+}
