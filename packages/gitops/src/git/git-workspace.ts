@@ -1,12 +1,12 @@
 import * as fs from "node:fs";
-import { access, mkdir } from "node:fs/promises";
+import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describeError, type FileWrite, ForgeError, Mutex } from "@selfheal/core";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import type { ConfigTree } from "../locate/config-tree.js";
 import { commitObject, type GitObject, packObjects, writeLooseObject } from "./git-objects.js";
-import { type GitRemote, listRemoteRefs, type RefStatus, receivePack } from "./smart-http.js";
+import { fetchPack, type GitRemote, listRemoteRefs, type RefStatus, receivePack } from "./smart-http.js";
 import { TreeReader } from "./tree-reader.js";
 
 /** Credentials for the config repository's git server. */
@@ -151,6 +151,31 @@ export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
     cloned = true;
   };
 
+  const hasObject = async (oid: string): Promise<boolean> => {
+    try {
+      await git.readObject({ fs, gitdir, oid, format: "content", cache });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  // A fetched pack is stored as git would (objects/pack/pack-<checksum>.pack) and indexed
+  // by isomorphic-git, so later reads find its objects like any others.
+  const storePack = async (pack: Uint8Array): Promise<void> => {
+    const name = `pack-${Buffer.from(pack.subarray(pack.length - 20)).toString("hex")}`;
+    const folder = join(gitdir, "objects", "pack");
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, `${name}.pack`), pack);
+    await git.indexPack({
+      fs,
+      dir: settings.dir,
+      gitdir,
+      filepath: join(".git", "objects", "pack", `${name}.pack`),
+      cache,
+    });
+  };
+
   return {
     url,
     branch,
@@ -158,23 +183,29 @@ export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
       lock.run(async () => {
         const wasCloned = cloned ?? (await exists(join(gitdir, "HEAD")));
         await ensureClone(signal);
-        if (wasCloned) {
-          await gitCall("fetch", url, signal, () =>
-            git.fetch({
-              fs,
-              http,
-              gitdir,
-              url,
-              remote: "origin",
-              ref: branch,
-              singleBranch: true,
-              tags: false,
-              headers,
-              cache,
-            }),
-          );
+        const tracking = `refs/remotes/origin/${branch}`;
+        if (!wasCloned) return git.resolveRef({ fs, gitdir, ref: tracking });
+        const local = await git.resolveRef({ fs, gitdir, ref: tracking });
+        const refs = await listRemoteRefs(remote, "git-upload-pack", signal);
+        const remoteHead = refs.get(`refs/heads/${branch}`);
+        if (remoteHead === undefined) {
+          throw new ForgeError(`branch ${branch} does not exist on ${url}`, {
+            kind: "not_found",
+            adapter: "git",
+            operation: "fetch",
+            url,
+          });
         }
-        return git.resolveRef({ fs, gitdir, ref: `refs/remotes/origin/${branch}` });
+        if (remoteHead === local || (await hasObject(remoteHead))) {
+          // Known already (our own push, or nothing new): no pack to fetch.
+          if (remoteHead !== local)
+            await git.writeRef({ fs, gitdir, ref: tracking, value: remoteHead, force: true });
+          return remoteHead;
+        }
+        const pack = await fetchPack(remote, remoteHead, [local], signal);
+        await storePack(pack);
+        await git.writeRef({ fs, gitdir, ref: tracking, value: remoteHead, force: true });
+        return remoteHead;
       }),
     tree: (commit) => trees.configTree(commit),
     readFile: (commit, path) => trees.readFile(commit, path),

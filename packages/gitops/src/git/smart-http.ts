@@ -161,3 +161,54 @@ function protocolError(message: string, url: string, operation: string): ForgeEr
     url,
   });
 }
+
+/**
+ * Fetches a packfile with every object reachable from `want` that is not reachable from
+ * `haves` (git-upload-pack, protocol v0, no side-band). The pack is self-contained: without
+ * `thin-pack` the server deltas only against objects inside it.
+ */
+export async function fetchPack(
+  remote: GitRemote,
+  want: string,
+  haves: readonly string[],
+  signal: AbortSignal,
+): Promise<Uint8Array> {
+  const url = `${remote.url}/git-upload-pack`;
+  const parts = [pktLine(`want ${want} ofs-delta no-progress ${agent}\n`), flushPkt];
+  for (const have of haves) parts.push(pktLine(`have ${have}\n`));
+  parts.push(pktLine("done\n"));
+  const body = await request(
+    url,
+    {
+      method: "POST",
+      headers: {
+        ...remote.headers,
+        "content-type": "application/x-git-upload-pack-request",
+        accept: "application/x-git-upload-pack-result",
+      },
+      body: Buffer.concat(parts),
+      signal,
+    },
+    "fetch",
+  );
+  // ACK/NAK lines come first, then the pack itself.
+  const decoder = new TextDecoder();
+  let offset = 0;
+  while (offset + 4 <= body.length && decoder.decode(body.subarray(offset, offset + 4)) !== "PACK") {
+    const length = Number.parseInt(decoder.decode(body.subarray(offset, offset + 4)), 16);
+    if (Number.isNaN(length))
+      throw protocolError(`malformed pkt-line at byte ${offset} of the fetch answer`, url, "fetch");
+    if (length >= 4 && decoder.decode(body.subarray(offset + 4, offset + 7)) === "ERR") {
+      const message = decoder.decode(body.subarray(offset + 8, offset + length)).trim();
+      throw new ForgeError(`git server refused the fetch: ${message}`, {
+        kind: "invalid",
+        adapter: "git",
+        operation: "fetch",
+        url,
+      });
+    }
+    offset += Math.max(4, length);
+  }
+  if (offset + 4 > body.length) throw protocolError("no packfile in the fetch answer", url, "fetch");
+  return body.subarray(offset);
+}
