@@ -1,1 +1,3 @@
-export {};
+export type { GitLabForge } from "./gitlab-forge.js";
+export { gitlabForge } from "./gitlab-forge.js";
+export type { GitLabForgeSettings } from "./gitlab-forge-settings.js";
