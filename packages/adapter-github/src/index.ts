@@ -1,1 +1,2 @@
-export {};
+export * from "./github-forge.js";
+export * from "./github-forge-settings.js";

@@ -1,0 +1,141 @@
+import { describeError, ForgeError, type ForgeErrorKind, redact } from "@selfheal/core";
+import { z } from "zod";
+
+/** What an Octokit `RequestError` carries that we read (duck-typed: no dependency on its class). */
+const OctokitRequestError = z.object({
+  status: z.number(),
+  message: z.string(),
+  request: z.object({ url: z.string() }).optional(),
+  response: z
+    .object({
+      url: z.string().optional(),
+      headers: z.record(z.string(), z.unknown()),
+      data: z.unknown(),
+    })
+    .optional(),
+});
+
+/** What an Octokit `GraphqlResponseError` carries: a 200 answer with `errors`. */
+const GraphqlError = z.object({
+  name: z.literal("GraphqlResponseError"),
+  errors: z.array(z.object({ type: z.string().optional(), message: z.string() })).min(1),
+});
+
+const GithubErrorBody = z.object({
+  message: z.string().optional(),
+  errors: z.array(z.object({ message: z.string().optional(), code: z.string().optional() })).optional(),
+});
+
+/** Where a failed request was made: names the operation in the error. */
+export interface FailureContext {
+  readonly operation: string;
+  /** Statuses that mean "someone else changed it" for this operation (`405`, `409` on merge). */
+  readonly conflictStatuses?: readonly number[];
+  /**
+   * 422 messages that mean a conflict for this operation ("Reference already exists",
+   * "Update is not a fast forward", "A pull request already exists").
+   */
+  readonly conflictMessages?: RegExp;
+}
+
+/** GitHub asks to wait at least a minute after a secondary rate limit that gives no time. */
+const defaultRateLimitWaitMs = 60_000;
+
+/**
+ * Turn anything an Octokit call threw into a `ForgeError`. The message holds GitHub's own
+ * message (never a header); the cause keeps Octokit's error, whose `authorization` Octokit
+ * redacts.
+ */
+export function toForgeError(error: unknown, context: FailureContext, now = Date.now()): ForgeError {
+  if (error instanceof ForgeError) return error;
+  const graphql = GraphqlError.safeParse(error);
+  if (graphql.success) {
+    const type = graphql.data.errors[0]?.type;
+    const kind: ForgeErrorKind =
+      type === "NOT_FOUND"
+        ? "not_found"
+        : type === "FORBIDDEN"
+          ? "unauthorized"
+          : type === "RATE_LIMITED"
+            ? "rate_limited"
+            : "invalid";
+    const messages = graphql.data.errors.map((item) => item.message).join("; ");
+    return new ForgeError(`GitHub ${context.operation} failed: ${messages}`, {
+      kind,
+      adapter: "github",
+      operation: context.operation,
+      ...(kind === "rate_limited" ? { retryAfterMs: defaultRateLimitWaitMs } : {}),
+      cause: error,
+    });
+  }
+  const parsed = OctokitRequestError.safeParse(error);
+  if (!parsed.success || (error instanceof Error && error.name === "AbortError")) {
+    return new ForgeError(`GitHub ${context.operation} failed: ${describeError(error)}`, {
+      kind: "unavailable",
+      adapter: "github",
+      operation: context.operation,
+      cause: error,
+    });
+  }
+  const { status, request, response } = parsed.data;
+  const headers = response?.headers ?? {};
+  const body = GithubErrorBody.safeParse(response?.data);
+  const githubMessage = body.success
+    ? [body.data.message, ...(body.data.errors ?? []).map((item) => item.message ?? item.code)]
+        .filter((part) => part !== undefined && part !== "")
+        .join(": ")
+    : "";
+  const detail = githubMessage === "" ? parsed.data.message : githubMessage;
+  const rawUrl = response?.url ?? request?.url;
+  const rateLimit = rateLimitWaitMs(status, headers, detail, now);
+  const kind: ForgeErrorKind =
+    rateLimit !== undefined
+      ? "rate_limited"
+      : status === 0 || status >= 500
+        ? "unavailable"
+        : status === 401 || status === 403
+          ? "unauthorized"
+          : status === 404
+            ? "not_found"
+            : status === 409 || context.conflictStatuses?.includes(status) === true
+              ? "conflict"
+              : status === 422 && context.conflictMessages?.test(detail) === true
+                ? "conflict"
+                : "invalid";
+  return new ForgeError(`GitHub ${context.operation} failed: ${status} ${detail}`, {
+    kind,
+    adapter: "github",
+    operation: context.operation,
+    status,
+    ...(rawUrl === undefined ? {} : { url: redact(rawUrl.replace(/[?#].*$/s, "")) }),
+    ...(rateLimit === undefined ? {} : { retryAfterMs: rateLimit }),
+    cause: error,
+  });
+}
+
+/**
+ * How long GitHub asks us to wait, when the answer is a rate limit: `retry-after` seconds, else
+ * until `x-ratelimit-reset` (epoch seconds) when no request is left, else a minute for a
+ * secondary limit that names no time. `undefined` when the answer is not a rate limit.
+ */
+function rateLimitWaitMs(
+  status: number,
+  headers: Record<string, unknown>,
+  message: string,
+  now: number,
+): number | undefined {
+  if (status !== 403 && status !== 429) return undefined;
+  const retryAfter = numberHeader(headers["retry-after"]);
+  if (retryAfter !== undefined) return Math.max(0, retryAfter * 1000);
+  const remaining = numberHeader(headers["x-ratelimit-remaining"]);
+  const reset = numberHeader(headers["x-ratelimit-reset"]);
+  if (remaining === 0) return reset === undefined ? defaultRateLimitWaitMs : Math.max(0, reset * 1000 - now);
+  if (status === 429 || /rate limit/i.test(message)) return defaultRateLimitWaitMs;
+  return undefined;
+}
+
+function numberHeader(value: unknown): number | undefined {
+  const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : "";
+  if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
+  return Number(text);
+}
