@@ -380,6 +380,14 @@ const cases: Case[] = [
     escalate: true,
     reason: "already at max replicas (10)",
   },
+  // A resolved alert comes first: no action, whatever the (possibly lagging) metrics say.
+  {
+    name: "resolved alert with metrics still above the thresholds",
+    input: { ...errorRate(), alert: { ...errorRate().alert, status: "resolved" } },
+    action: "none",
+    escalate: false,
+    reason: "alert HighErrorRate resolved before any action",
+  },
   // Other alerts.
   {
     name: "unknown alertname",

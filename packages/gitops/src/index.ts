@@ -37,6 +37,7 @@ export {
 export { type SetKustomizeImageOptions, setKustomizeImage } from "./manifest/set-kustomize-image.js";
 export { type SetReplicasOptions, setReplicas } from "./manifest/set-replicas.js";
 export { type SetYamlPathOptions, setYamlPath } from "./manifest/set-yaml-path.js";
+export { type GitopsDeploymentSettings, gitopsDeployment } from "./remediate/deployment-enricher.js";
 export { GitopsDetails } from "./remediate/gitops-details.js";
 export { branchName, type GitopsSettings, gitopsRemediator } from "./remediate/gitops-remediator.js";
 export type { ImageTarget, VersionAccess } from "./remediate/image-target.js";

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { devNull, tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type GitHttpServer, startGitHttpServer } from "../src/testing/index.js";
 
 interface GitResult {
@@ -134,10 +134,13 @@ describe("startGitHttpServer", () => {
     const response = await fetch(`${server.url}/nope.git/info/refs?service=git-upload-pack`);
     await response.arrayBuffer();
     expect(response.status).toBe(404);
-    expect(server.failures.at(-1)).toMatchObject({
-      status: 404,
-      url: "/nope.git/info/refs?service=git-upload-pack",
-    });
+    // The failure is recorded when the CGI exits, which may be just after the answer is sent.
+    await vi.waitFor(() =>
+      expect(server.failures.at(-1)).toMatchObject({
+        status: 404,
+        url: "/nope.git/info/refs?service=git-upload-pack",
+      }),
+    );
   });
 
   it("builds the extra commits in order on the chosen branch, with stable hashes", async () => {

@@ -75,8 +75,10 @@ function resolveSettings(settings: BuiltinPolicySettings): BuiltinPolicyConfig {
 }
 
 /**
- * The built-in TypeScript policy: the seed's Rego rules with an explicit precedence, one reason per
- * outcome, history read from `input.history`, and unknown metrics treated as unknown (escalate), not 0.
+ * The built-in TypeScript policy: the seed's Rego rules with an explicit precedence (a resolved alert
+ * first, then one rule per alert name), one reason per outcome, history read from `input.history`,
+ * and unknown metrics treated as unknown (escalate), not 0. The shipped Rego policy
+ * (`@selfheal/adapter-opa/policies/selfheal.rego`) agrees with it on the decision corpus.
  *
  * @throws BadInputError when a setting is out of range (at creation, never while deciding).
  */
@@ -101,6 +103,11 @@ export function decideBuiltin(input: DecisionInput, settings: BuiltinPolicySetti
 function decide(input: DecisionInput, config: BuiltinPolicyConfig): Decision {
   const labelName = input.alert.labels.alertname;
   const alertname = labelName !== undefined && labelName !== "" ? labelName : input.incident.alertname;
+  // Checked before any rule: a resolved alert needs no action, whatever the metrics (which may
+  // lag the alert) still say.
+  if (input.alert.status === "resolved") return none(`alert ${alertname} resolved before any action`);
+  // One rule per alert name, so at most one rule applies: a HighErrorRate alert never scales up
+  // because CPU is also high, and the reverse.
   if (alertname === "HighErrorRate") return decideRollback(input, config);
   if (alertname === "HighCPU") return decideScaleUp(input, config);
   return none(`no rule for alert ${alertname}`);

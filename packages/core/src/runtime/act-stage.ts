@@ -112,6 +112,18 @@ export async function act(context: RuntimeContext, incident: Incident): Promise<
           data: { result: toJson(result) },
         },
       ),
+      ...(result.quarantine ?? []).map((entry) =>
+        incidentEvent(
+          context,
+          incident,
+          "quarantine.added",
+          `${entry.version} quarantined until ${entry.until}`,
+          {
+            ...keyFields,
+            data: { version: entry.version, until: entry.until },
+          },
+        ),
+      ),
     ]),
   );
   context.notify({

@@ -38,6 +38,7 @@ export async function baseDecisionInput(options: {
       at: action.at,
       outcome: action.outcome,
     }));
+  const quarantined = await quarantinedVersions(options.store, incident.service, now);
   return {
     alert: {
       labels: incident.labels,
@@ -56,9 +57,28 @@ export async function baseDecisionInput(options: {
     },
     metrics: {},
     ...(options.maxReplicas === undefined ? {} : { max_replicas: options.maxReplicas }),
+    ...(quarantined.length === 0 ? {} : { deployment: { quarantined } }),
     history,
     now: now.toISOString(),
   };
+}
+
+/** How far back quarantine records are read: no quarantine is meant to last longer. */
+const quarantineLookBackMs = 30 * 86_400_000;
+
+/** Versions of `service` quarantined by earlier remediations and not expired at `now`. */
+export async function quarantinedVersions(store: Store, service: string, now: Date): Promise<string[]> {
+  const since = new Date(now.getTime() - quarantineLookBackMs).toISOString();
+  const events = await store.listEvents({ service, types: ["quarantine.added"], since });
+  const versions = new Set<string>();
+  for (const event of events) {
+    const version = event.data?.version;
+    const until = event.data?.until;
+    if (typeof version === "string" && typeof until === "string" && Date.parse(until) > now.getTime()) {
+      versions.add(version);
+    }
+  }
+  return [...versions].sort();
 }
 
 /**
@@ -111,7 +131,17 @@ export async function enrich(options: {
 function merge(input: DecisionInput, name: string, found: Enrichment): unknown {
   const out: Record<string, unknown> = { ...input };
   if (found.metrics !== undefined) out.metrics = { ...input.metrics, ...found.metrics };
-  if (found.deployment !== undefined) out.deployment = { ...input.deployment, ...found.deployment };
+  if (found.deployment !== undefined) {
+    // Quarantine is a union: an enricher (the config repo's record) adds to the store's, never hides it.
+    const quarantined = [
+      ...new Set([...(input.deployment?.quarantined ?? []), ...(found.deployment.quarantined ?? [])]),
+    ];
+    out.deployment = {
+      ...input.deployment,
+      ...found.deployment,
+      ...(quarantined.length === 0 ? {} : { quarantined }),
+    };
+  }
   if (found.current_replicas !== undefined) out.current_replicas = found.current_replicas;
   if (found.max_replicas !== undefined) out.max_replicas = found.max_replicas;
   if (found.facts !== undefined) out.facts = { ...input.facts, [name]: found.facts } satisfies JsonObject;

@@ -23,6 +23,7 @@ export const AuditEventType = z.enum([
   "remediation.failed",
   "remediation.cancelled",
   "merge.completed",
+  "quarantine.added",
   "verification.started",
   "verification.passed",
   "verification.failed",

@@ -60,6 +60,12 @@ export const RemediationResult = z.object({
   changeRequest: z
     .object({ id: z.string(), url: z.string(), state: z.enum(["open", "merged", "closed"]) })
     .optional(),
+  /**
+   * Versions this change moved away from that must not be deployed again before `until`
+   * (anti-flapping). The controller records them; later decision inputs list them in
+   * `deployment.quarantined` until they expire.
+   */
+  quarantine: z.array(z.object({ version: z.string().min(1), until: Timestamp })).optional(),
   /** When the remediator started and finished. */
   startedAt: Timestamp,
   finishedAt: Timestamp,

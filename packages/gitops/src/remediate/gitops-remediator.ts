@@ -18,7 +18,7 @@ import type { LocateWorkloadOptions } from "../locate/locate-workload.js";
 import { type GitopsDetails, gitopsDetails } from "./gitops-details.js";
 import type { ImageTarget } from "./image-target.js";
 import { plainGitForge } from "./plain-git-forge.js";
-import { type ChangeSettings, changeFiles, paramsJson, resolveChange, unifiedDiff } from "./plan-change.js";
+import { changeFiles, changeSettings, paramsJson, resolveChange, unifiedDiff } from "./plan-change.js";
 import { type WriteContext, writeBranch, writeDirect } from "./write-change.js";
 
 /** Settings of {@link gitopsRemediator}. */
@@ -86,14 +86,7 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
   const forge = settings.forge ?? plainGitForge();
   const now = settings.now ?? (() => new Date());
   const quarantine = settings.quarantine === false ? undefined : (settings.quarantine ?? {});
-  const change: ChangeSettings = {
-    locate: settings.locate ?? { globs: ["**/*.yaml", "**/*.yml"] },
-    image: settings.image ?? { kind: "container" },
-    maxReplicas: settings.maxReplicas,
-    quarantineFile:
-      quarantine === undefined ? undefined : (quarantine.file ?? ".selfheal/quarantine/{service}.yaml"),
-    quarantineTtlMs: quarantine?.ttlMs ?? 86_400_000,
-  };
+  const change = changeSettings(settings);
   const defaultMode = settings.mode ?? (forge.changeRequests ? "change_request" : "direct");
   if (defaultMode === "change_request" && !forge.changeRequests) {
     throw new RemediationError(`forge "${forge.name}" has no change requests: use mode "direct"`, {
@@ -109,6 +102,76 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
 
   const landed = async (incident: Incident, revision: string) => {
     await settings.afterLanding?.({ incident, revision }).catch(() => undefined);
+  };
+
+  const applyPlan = async (
+    incident: Incident,
+    plan: RemediationPlan,
+    signal: AbortSignal,
+  ): Promise<RemediationOutcome> => {
+    const details = gitopsDetails(plan);
+    const context: WriteContext = {
+      workspace,
+      forge,
+      incident,
+      plan,
+      details,
+      commitVia: settings.commitVia ?? "git",
+      maxAttempts: settings.maxAttempts ?? 5,
+      files: async (head) =>
+        (
+          await changeFiles({
+            workspace,
+            head,
+            incident,
+            params: planParams(plan),
+            settings: change,
+            now: now(),
+          })
+        ).map((file) => ({ path: file.path, content: file.after })),
+      signal,
+    };
+    if (details.mode === "direct") {
+      const written = await writeDirect(context);
+      if (written.revision !== undefined && !written.reused) await landed(incident, written.revision);
+      return written.revision === undefined
+        ? { status: "noop", details: { gitops: { branch: details.base } } }
+        : {
+            status: "applied",
+            reused: written.reused,
+            revision: written.revision,
+            details: { gitops: { branch: details.base } },
+          };
+    }
+    const written = await writeBranch(context);
+    if (written.revision === undefined)
+      return { status: "noop", details: { gitops: { branch: details.branch } } };
+    let request = await forge.findByBranch(details.branch, { signal });
+    const reused = request !== undefined;
+    if (request === undefined) {
+      request = await forge.open(
+        {
+          branch: details.branch,
+          base: details.base,
+          title: details.title,
+          body: details.body,
+          labels: details.labels,
+        },
+        { signal },
+      );
+    }
+    if (request.state === "closed") {
+      throw new RemediationError(`change request ${request.url} was closed without merging`, {
+        adapter: forge.name,
+        incidentId: incident.id,
+        escalate: true,
+      });
+    }
+    if (request.state === "open" && settings.autoMerge !== undefined && settings.autoMerge !== false) {
+      const method = settings.autoMerge === true ? "merge" : settings.autoMerge.method;
+      await forge.enableAutoMerge(request.id, { signal, method, expectedHeadSha: written.revision });
+    }
+    return outcomeOf(request, written.revision, reused || written.reused, details.branch);
   };
 
   return {
@@ -164,69 +227,14 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
     },
 
     async apply({ incident, plan, signal }): Promise<RemediationOutcome> {
-      const details = gitopsDetails(plan);
-      const context: WriteContext = {
-        workspace,
-        forge,
-        incident,
-        plan,
-        details,
-        commitVia: settings.commitVia ?? "git",
-        maxAttempts: settings.maxAttempts ?? 5,
-        files: async (head) =>
-          (
-            await changeFiles({
-              workspace,
-              head,
-              incident,
-              params: planParams(plan),
-              settings: change,
-              now: now(),
-            })
-          ).map((file) => ({ path: file.path, content: file.after })),
-        signal,
-      };
-      if (details.mode === "direct") {
-        const written = await writeDirect(context);
-        if (written.revision !== undefined && !written.reused) await landed(incident, written.revision);
-        return written.revision === undefined
-          ? { status: "noop", details: { gitops: { branch: details.base } } }
-          : {
-              status: "applied",
-              reused: written.reused,
-              revision: written.revision,
-              details: { gitops: { branch: details.base } },
-            };
-      }
-      const written = await writeBranch(context);
-      if (written.revision === undefined)
-        return { status: "noop", details: { gitops: { branch: details.branch } } };
-      let request = await forge.findByBranch(details.branch, { signal });
-      const reused = request !== undefined;
-      if (request === undefined) {
-        request = await forge.open(
-          {
-            branch: details.branch,
-            base: details.base,
-            title: details.title,
-            body: details.body,
-            labels: details.labels,
-          },
-          { signal },
-        );
-      }
-      if (request.state === "closed") {
-        throw new RemediationError(`change request ${request.url} was closed without merging`, {
-          adapter: forge.name,
-          incidentId: incident.id,
-          escalate: true,
-        });
-      }
-      if (request.state === "open" && settings.autoMerge !== undefined && settings.autoMerge !== false) {
-        const method = settings.autoMerge === true ? "merge" : settings.autoMerge.method;
-        await forge.enableAutoMerge(request.id, { signal, method, expectedHeadSha: written.revision });
-      }
-      return outcomeOf(request, written.revision, reused || written.reused, details.branch);
+      const outcome = await applyPlan(incident, plan, signal);
+      const params = planParams(plan);
+      if (params.action !== "rollback" || quarantine === undefined || outcome.status === "noop")
+        return outcome;
+      // The version rolled back from stays out for a while: in the store (the controller
+      // records this) as well as in the repo's quarantine file.
+      const until = new Date(now().getTime() + change.quarantineTtlMs).toISOString();
+      return { ...outcome, quarantine: [{ version: params.from, until }] };
     },
 
     async awaitMerge({ incident, plan, result, signal }): Promise<RemediationOutcome> {

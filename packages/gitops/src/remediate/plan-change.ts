@@ -30,6 +30,24 @@ export interface ChangeSettings {
   readonly quarantineTtlMs: number;
 }
 
+/** The settings that locate a workload and read its version, resolved with their defaults. */
+export function changeSettings(settings: {
+  readonly locate?: Omit<LocateWorkloadOptions, "service" | "signal">;
+  readonly image?: ImageTarget;
+  readonly maxReplicas?: number;
+  readonly quarantine?: { readonly file?: string; readonly ttlMs?: number } | false;
+}): ChangeSettings {
+  const quarantine = settings.quarantine === false ? undefined : (settings.quarantine ?? {});
+  return {
+    locate: settings.locate ?? { globs: ["**/*.yaml", "**/*.yml"] },
+    image: settings.image ?? { kind: "container" },
+    maxReplicas: settings.maxReplicas,
+    quarantineFile:
+      quarantine === undefined ? undefined : (quarantine.file ?? ".selfheal/quarantine/{service}.yaml"),
+    quarantineTtlMs: quarantine?.ttlMs ?? 86_400_000,
+  };
+}
+
 /** One file as a change writes it, with what it held before. */
 export interface FileChange {
   readonly path: string;
@@ -234,7 +252,7 @@ export function paramsJson(params: ChangeParams): JsonObject {
   return { ...params };
 }
 
-async function locate(options: {
+export async function locate(options: {
   readonly workspace: GitWorkspace;
   readonly head: string;
   readonly incident: Incident;
@@ -260,7 +278,7 @@ async function locate(options: {
   }
 }
 
-async function quarantinedVersions(
+export async function quarantinedVersions(
   options: {
     readonly workspace: GitWorkspace;
     readonly head: string;

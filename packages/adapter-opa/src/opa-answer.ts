@@ -1,0 +1,100 @@
+import { Decision, redact } from "@selfheal/core";
+import { z } from "zod";
+import type { OpaExchange } from "./opa-transport.js";
+
+/** The Data API answer (`DataResponseV1`), only the keys we read. `result` is absent when undefined. */
+const DataResponse = z.object({
+  result: z.unknown().optional(),
+  decision_id: z.string().optional(),
+});
+
+/** OPA's error body (`ErrorV1`), only the keys we read. */
+const ErrorResponse = z.object({
+  code: z.string(),
+  message: z.string(),
+  errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional(),
+});
+
+/** Where the decision was asked, for reasons an on-call engineer can act on. */
+export interface DecisionCall {
+  /** The policy's name (`opa:selfheal/decision`). */
+  readonly name: string;
+  /** The package path (`selfheal/decision`). */
+  readonly path: string;
+  /** `POST http://opa:8181/v1/data/selfheal/decision`. */
+  readonly request: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Turn what OPA answered into a decision. Anything but a 200 whose `result` parses as a
+ * `Decision` fails closed: `none`, `escalate`, and a reason that says what went wrong and where.
+ * OPA's `decision_id` is kept either way, so the audit trail leads to OPA's decision log.
+ */
+export function decisionFrom(exchange: OpaExchange, call: DecisionCall): Decision {
+  const where = `${call.request}, ${attemptsText(exchange.attempts)}`;
+  switch (exchange.kind) {
+    case "timeout":
+      return failClosed(call, `timeout after ${call.timeoutMs} ms (${where})`);
+    case "cancelled":
+      return failClosed(call, `cancelled by the caller before OPA answered (${where})`);
+    case "unreachable":
+      return failClosed(call, `OPA unreachable: ${exchange.detail} (${where})`);
+    case "answered":
+      break;
+  }
+  const json = parseJson(exchange.body);
+  if (exchange.status !== 200) {
+    return failClosed(call, `OPA answered HTTP ${exchange.status}${describeOpaError(json)} (${where})`);
+  }
+  const parsed = DataResponse.safeParse(json);
+  if (json === undefined || !parsed.success) {
+    return failClosed(call, `OPA answered HTTP 200 with a body that is not a Data API response (${where})`);
+  }
+  const decisionId = parsed.data.decision_id;
+  // Undefined is not `null` or `false`: the key is absent (no rule matched, or no such package).
+  if (!Object.hasOwn(json as object, "result")) {
+    const document = `data.${call.path.replaceAll("/", ".")}`;
+    return failClosed(
+      call,
+      `undefined document at ${call.path} (${document}): OPA answered HTTP 200 without "result"; is the policy loaded? (${where})`,
+      decisionId,
+    );
+  }
+  const decision = Decision.safeParse(parsed.data.result);
+  if (!decision.success) {
+    const issue = decision.error.issues[0];
+    const detail = issue === undefined ? "" : `: ${issue.path.join(".") || "(root)"} ${issue.message}`;
+    return failClosed(call, `the result at ${call.path} is not a decision${detail} (${where})`, decisionId);
+  }
+  return decisionId === undefined ? decision.data : { ...decision.data, decision_id: decisionId };
+}
+
+function failClosed(call: DecisionCall, what: string, decisionId?: string): Decision {
+  const reason = redact(`policy ${call.name} failed closed: ${what}`);
+  const decision: Decision = { action: "none", params: {}, reason, escalate: true };
+  return decisionId === undefined ? decision : { ...decision, decision_id: decisionId };
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** ` internal_error: error(s) occurred while evaluating query: eval_conflict_error: ...` */
+function describeOpaError(json: unknown): string {
+  const parsed = ErrorResponse.safeParse(json);
+  if (!parsed.success) return "";
+  const details = (parsed.data.errors ?? [])
+    .map((error) => [error.code, error.message].filter((part) => part !== undefined).join(": "))
+    .filter((text) => text !== "");
+  const message = `${parsed.data.code}: ${parsed.data.message}`;
+  return ` ${details.length === 0 ? message : `${message}: ${details.join("; ")}`}`.slice(0, 500);
+}
+
+function attemptsText(attempts: number): string {
+  return attempts === 1 ? "1 attempt" : `${attempts} attempts`;
+}

@@ -1,0 +1,136 @@
+import {
+  BadInputError,
+  type CallOptions,
+  type Decision,
+  type DecisionInput,
+  type Policy,
+} from "@selfheal/core";
+import type { Dispatcher } from "undici";
+import { decisionFrom } from "./opa-answer.js";
+import { opaTransport } from "./opa-transport.js";
+
+/** Settings of {@link opaPolicy}. No option is read from the environment. */
+export interface OpaPolicySettings {
+  /** Base URL of OPA (`http://opa:8181`, or with a path prefix behind a proxy). Required. */
+  readonly url: string;
+  /**
+   * The rule to evaluate, as a package path with `/` (`selfheal/decision` →
+   * `POST /v1/data/selfheal/decision`).
+   * @default "selfheal/decision"
+   */
+  readonly path?: string;
+  /**
+   * Sent as `Authorization: Bearer <token>` (OPA started with `--authentication=token`); empty or
+   * undefined sends none.
+   * @default none
+   */
+  readonly token?: string | undefined;
+  /**
+   * The undici dispatcher requests go through (a proxy agent, a shared pool, a test double). It is
+   * not closed by `close()`.
+   * @default a keep-alive `undici.Pool` for the URL's origin, one per policy, closed by `close()`
+   */
+  readonly dispatcher?: Dispatcher;
+  /**
+   * Time limit of one decision in milliseconds, retries included. Keep it below the controller's
+   * `policyTimeout` so the reason recorded is this adapter's, not a bare timeout.
+   * @default 2000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Further attempts after a connection error or a 5xx answer (never after a 4xx), as long as the
+   * time limit leaves room.
+   * @default 2
+   */
+  readonly retries?: number;
+  /**
+   * Pause before the first retry in milliseconds; doubled for each further one.
+   * @default 50
+   */
+  readonly retryDelayMs?: number;
+  /**
+   * What `ready()` asks of `GET /health`: `bundles` waits for the initial bundle activation,
+   * `plugins` for every plugin to be OK.
+   * @default {} (plain `GET /health`)
+   */
+  readonly health?: { readonly bundles?: boolean; readonly plugins?: boolean };
+  /**
+   * Name recorded with every decision.
+   * @default `opa:${path}`
+   */
+  readonly name?: string;
+}
+
+/** A policy evaluated by OPA; `ready()` asks OPA's `/health`. */
+export interface OpaPolicy extends Policy {
+  /** Always a `Decision`: failures of OPA or of the connection fail closed, never throw. */
+  decide(input: DecisionInput, options: CallOptions): Promise<Decision>;
+  /** `true` only when `GET /health` answers 200 within the time limit. */
+  ready(options: CallOptions): Promise<boolean>;
+  /** Close the connection pool this policy created (an injected dispatcher is left open). */
+  close(): Promise<void>;
+}
+
+const pathPattern = /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/**
+ * A `Policy` that asks Open Policy Agent through its REST Data API
+ * (`POST /v1/data/{path}` with `{"input": ...}`). It fails closed: an undefined document, a timeout,
+ * an unreachable server, a 4xx or 5xx answer, or a result that is not a `Decision` all yield
+ * `{ action: "none", escalate: true }` with a reason saying what went wrong and where.
+ *
+ * @throws BadInputError when a setting is unusable (at creation, never while deciding).
+ */
+export function opaPolicy(settings: OpaPolicySettings): OpaPolicy {
+  const path = (settings.path ?? "selfheal/decision").replace(/^\/+|\/+$/g, "");
+  if (!pathPattern.test(path)) {
+    throw new BadInputError(`opa: path must be a package path such as selfheal/decision, got "${path}"`, {
+      adapter: "opa",
+      path: "path",
+    });
+  }
+  const timeoutMs = settings.timeoutMs ?? 2000;
+  const retries = settings.retries ?? 2;
+  const retryDelayMs = settings.retryDelayMs ?? 50;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) invalid("timeoutMs", "a positive number");
+  if (!(Number.isInteger(retries) && retries >= 0)) invalid("retries", "an integer ≥ 0");
+  if (!(Number.isFinite(retryDelayMs) && retryDelayMs >= 0)) invalid("retryDelayMs", "a number ≥ 0");
+  const name = settings.name ?? `opa:${path}`;
+  if (name === "") invalid("name", "a non-empty string");
+
+  const transport = opaTransport({
+    url: settings.url,
+    token: settings.token,
+    dispatcher: settings.dispatcher,
+    timeoutMs,
+    retries,
+    retryDelayMs,
+  });
+  const dataPath = `/v1/data/${path}`;
+  const call = { name, path, request: `POST ${transport.safeUrl}${dataPath}`, timeoutMs };
+  const healthQuery = new URLSearchParams();
+  if (settings.health?.bundles === true) healthQuery.append("bundles", "");
+  if (settings.health?.plugins === true) healthQuery.append("plugins", "");
+  // `?bundles` rather than `?bundles=`: the form OPA's docs show.
+  const healthPath = `/health${healthQuery.size === 0 ? "" : `?${[...healthQuery.keys()].join("&")}`}`;
+
+  return {
+    name,
+    async decide(input, options) {
+      const exchange = await transport.exchange(
+        { method: "POST", path: dataPath, body: JSON.stringify({ input }) },
+        options.signal,
+      );
+      return decisionFrom(exchange, call);
+    },
+    async ready(options) {
+      const exchange = await transport.exchange({ method: "GET", path: healthPath }, options.signal);
+      return exchange.kind === "answered" && exchange.status === 200;
+    },
+    close: () => transport.close(),
+  };
+}
+
+function invalid(key: string, expected: string): never {
+  throw new BadInputError(`opa: ${key} must be ${expected}`, { adapter: "opa", path: key });
+}

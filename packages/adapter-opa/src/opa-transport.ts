@@ -1,0 +1,169 @@
+import { BadInputError, describeError, redact, sleep } from "@selfheal/core";
+import { type Dispatcher, Pool } from "undici";
+
+/** How to reach OPA, as the transport needs it. */
+export interface OpaTransportSettings {
+  readonly url: string;
+  readonly token?: string | undefined;
+  readonly dispatcher?: Dispatcher | undefined;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+}
+
+/** One request to OPA: a path below the base URL, already encoded, with its query. */
+export interface OpaRequest {
+  readonly method: "GET" | "POST";
+  readonly path: string;
+  readonly body?: string;
+}
+
+/**
+ * How an exchange with OPA ended. Never an exception: the policy turns each kind into a
+ * fail-closed decision with its own reason.
+ */
+export type OpaExchange =
+  /** OPA answered (the last answer, when 5xx answers were retried). */
+  | { readonly kind: "answered"; readonly status: number; readonly body: string; readonly attempts: number }
+  /** The time limit ran out before OPA answered. */
+  | { readonly kind: "timeout"; readonly attempts: number }
+  /** The caller's signal aborted. */
+  | { readonly kind: "cancelled"; readonly attempts: number }
+  /** No answer: refused, reset, unknown host, or an error of the dispatcher itself. */
+  | { readonly kind: "unreachable"; readonly detail: string; readonly attempts: number };
+
+/** A configured connection to one OPA. */
+export interface OpaTransport {
+  /** The base URL as reasons show it (no credentials, no query). */
+  readonly safeUrl: string;
+  /** Send with retries on connection errors and 5xx, all within the time limit. */
+  exchange(request: OpaRequest, signal: AbortSignal): Promise<OpaExchange>;
+  /** Close the pool this transport created; an injected dispatcher is left alone. */
+  close(): Promise<void>;
+}
+
+/** Errors that mean the request never reached OPA or the connection broke: worth another try. */
+const connectionCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/** Check the connection settings and build the transport. Throws `BadInputError` on unusable ones. */
+export function opaTransport(settings: OpaTransportSettings): OpaTransport {
+  const base = parseBaseUrl(settings.url);
+  const origin = base.origin;
+  const basePath = base.pathname.replace(/\/+$/, "");
+  const safeUrl = redact(`${origin}${basePath}`);
+  const owned = settings.dispatcher === undefined ? new Pool(origin, { connections: 16 }) : undefined;
+  const dispatcher: Dispatcher = settings.dispatcher ?? (owned as Pool);
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (settings.token !== undefined && settings.token !== "") {
+    headers.authorization = `Bearer ${settings.token}`;
+  }
+
+  async function exchange(request: OpaRequest, signal: AbortSignal): Promise<OpaExchange> {
+    const started = performance.now();
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error("OPA time limit")), settings.timeoutMs);
+    const combined = AbortSignal.any([signal, deadline.signal]);
+    const aborted = (attempts: number): OpaExchange | undefined => {
+      if (signal.aborted) return { kind: "cancelled", attempts };
+      if (deadline.signal.aborted) return { kind: "timeout", attempts };
+      return undefined;
+    };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        let outcome: OpaExchange;
+        try {
+          const response = await dispatcher.request({
+            origin,
+            path: `${basePath}${request.path}`,
+            method: request.method,
+            headers:
+              request.body === undefined ? headers : { ...headers, "content-type": "application/json" },
+            ...(request.body === undefined ? {} : { body: request.body }),
+            signal: combined,
+          });
+          // Read the whole body, also of a 5xx: a drained response keeps the connection reusable.
+          const body = await response.body.text();
+          outcome = { kind: "answered", status: response.statusCode, body, attempts: attempt };
+          if (response.statusCode < 500) return outcome;
+        } catch (error) {
+          const stopped = aborted(attempt);
+          if (stopped !== undefined) return stopped;
+          outcome = { kind: "unreachable", detail: redact(describeChain(error)), attempts: attempt };
+          if (!isConnectionError(error)) return outcome;
+        }
+        const delay = settings.retryDelayMs * 2 ** (attempt - 1);
+        const left = settings.timeoutMs - (performance.now() - started);
+        // Retry only when the pause leaves time for another try; else the real failure (a 503,
+        // a refused connection) says more than a timeout would.
+        if (attempt > settings.retries || delay >= left) return outcome;
+        try {
+          await sleep(delay, combined);
+        } catch {
+          return aborted(attempt) ?? outcome;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    safeUrl,
+    exchange,
+    async close() {
+      await owned?.close();
+    },
+  };
+}
+
+function parseBaseUrl(raw: string): URL {
+  let base: URL;
+  try {
+    base = new URL(raw);
+  } catch {
+    // No cause: the parser's message would repeat the URL.
+    throw new BadInputError(`opa: url is not a valid URL: ${redact(raw)}`, { adapter: "opa", path: "url" });
+  }
+  if (base.protocol !== "https:" && base.protocol !== "http:") {
+    throw new BadInputError(`opa: url must be http(s): ${redact(raw)}`, { adapter: "opa", path: "url" });
+  }
+  if (base.username !== "" || base.password !== "") {
+    throw new BadInputError("opa: url must not hold credentials; pass token instead", {
+      adapter: "opa",
+      path: "url",
+    });
+  }
+  if (base.search !== "" || base.hash !== "") {
+    throw new BadInputError(`opa: url must not have a query or fragment: ${redact(raw)}`, {
+      adapter: "opa",
+      path: "url",
+    });
+  }
+  return base;
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : undefined;
+}
+
+function isConnectionError(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return [codeOf(error), codeOf(cause)].some((code) => code !== undefined && connectionCodes.has(code));
+}
+
+/** `other side closed` alone says little: add the cause (`connect ECONNREFUSED 127.0.0.1:9`). */
+function describeChain(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
+}

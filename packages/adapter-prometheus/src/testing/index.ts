@@ -1,0 +1,3 @@
+export { BinaryMissingError, binaryAvailable, freePort, type RunningServer } from "./server-process.js";
+export * from "./start-alertmanager.js";
+export * from "./start-prometheus.js";

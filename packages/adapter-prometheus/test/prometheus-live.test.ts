@@ -1,0 +1,286 @@
+import { type Incident, SelfHealError } from "@selfheal/core";
+import {
+  makeDecisionInput,
+  makeIncident,
+  testEnricherContract,
+  testVerifierContract,
+} from "@selfheal/core/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type PrometheusMetricsSettings, prometheusMetrics, prometheusRecovery } from "../src/index.js";
+import { binaryAvailable, type RunningServer, startPrometheus } from "../src/testing/index.js";
+import { startMetricsTarget } from "./metrics-target.js";
+import { prometheusSpecChecker, recordingDispatcher } from "./spec-check.js";
+
+// Outside CI a machine without Prometheus skips; in CI the missing binary fails the run.
+const skip = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";
+
+const signal = () => AbortSignal.timeout(20_000);
+
+function incidentFor(service: string, alertname = "HighErrorRate"): Incident {
+  return makeIncident({
+    service,
+    alertname,
+    labels: { alertname, service, severity: "critical", namespace: "shop" },
+    state: "verifying",
+    plan: {
+      idempotencyKey: "k",
+      incidentId: "checkout-higherrorrate-0123456789",
+      service,
+      action: "rollback",
+      params: {},
+      remediator: "recording",
+      summary: "s",
+      changes: [],
+    },
+    result: {
+      idempotencyKey: "k",
+      status: "applied",
+      reused: false,
+      startedAt: "2026-08-20T10:16:00.000Z",
+      finishedAt: "2026-08-20T10:16:01.000Z",
+    },
+  });
+}
+
+describe.skipIf(skip)("against a real Prometheus", () => {
+  let prometheus: RunningServer | undefined;
+  let target: Awaited<ReturnType<typeof startMetricsTarget>> | undefined;
+  const recorder = recordingDispatcher();
+  let checker: Awaited<ReturnType<typeof prometheusSpecChecker>>;
+
+  const url = () => prometheus?.url ?? "http://127.0.0.1:1";
+  const settings = (extra: Partial<PrometheusMetricsSettings> = {}): PrometheusMetricsSettings => ({
+    url: url(),
+    window: "5s",
+    dispatcher: recorder.dispatcher,
+    ...extra,
+  });
+  const enrich = (service: string, extra: Partial<PrometheusMetricsSettings> = {}, alertname?: string) =>
+    prometheusMetrics(settings(extra)).enrich({
+      incident: incidentFor(service, alertname),
+      input: makeDecisionInput(),
+      signal: signal(),
+    });
+
+  beforeAll(async () => {
+    checker = await prometheusSpecChecker();
+    target = await startMetricsTarget();
+    target.setTraffic("checkout", 7, 3);
+    target.setTraffic("healthy", 10, 0);
+    target.setTraffic("recovering", 7, 3);
+    target.setTraffic("stuck", 5, 5);
+    prometheus = await startPrometheus({ scrapeTargets: [target.address] });
+    // rate() needs two scrapes inside the window.
+    for (let tries = 0; tries < 100; tries += 1) {
+      const [busy, calm] = await Promise.all([enrich("checkout"), enrich("healthy")]);
+      if (busy.metrics?.error_rate !== undefined && calm.metrics?.error_rate !== undefined) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    recorder.requests.length = 0;
+  }, 45_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await target?.close();
+    await recorder.close();
+  });
+
+  afterEach(() => {
+    // Every request the adapter sent is one the official spec defines.
+    const problems = recorder.requests.flatMap((request) => checker.check(request));
+    recorder.requests.length = 0;
+    expect(problems).toEqual([]);
+  });
+
+  testEnricherContract("prometheusMetrics", async () => ({
+    enricher: prometheusMetrics(settings()),
+    incident: incidentFor("checkout"),
+  }));
+
+  testVerifierContract("prometheusRecovery", async () => ({
+    verifier: prometheusRecovery({ url: url(), window: "5s", hold: "1s", deadline: "2s", interval: "200ms" }),
+    incident: incidentFor("stuck"),
+  }));
+
+  it("reads the error rate Prometheus computes, and leaves metrics without data out", async () => {
+    const found = await enrich("checkout");
+    expect(found.metrics?.error_rate).toBeGreaterThan(0.25);
+    expect(found.metrics?.error_rate).toBeLessThan(0.35);
+    // No kube-state-metrics here: no data, so unknown, not 0, and not a problem worth a warning.
+    expect(found.metrics).not.toHaveProperty("restart_count");
+    expect(found.metrics).not.toHaveProperty("cpu_usage");
+    expect(found.warnings).toBeUndefined();
+    expect(found.stale).toBeUndefined();
+    expect(found.facts).toMatchObject({
+      window: "5s",
+      queries: {
+        error_rate: { status: "ok", query: expect.stringContaining('service="checkout"') },
+        restart_count: { status: "empty", query: expect.stringContaining('namespace="shop"') },
+      },
+      levelCheck: { status: "ok", holds: true },
+    });
+    expect(recorder.requests.map((request) => request.method)).toContain("POST");
+  });
+
+  it("reads 0 for a service without errors and nothing for a service without traffic", async () => {
+    const healthy = await enrich("healthy", { levelCheck: false });
+    expect(healthy.metrics?.error_rate).toBe(0);
+    const ghost = await enrich("ghost", { levelCheck: false });
+    expect(ghost.metrics).not.toHaveProperty("error_rate");
+    expect(ghost.facts).toMatchObject({
+      queries: { error_rate: { status: "empty" } },
+      levelCheck: "disabled",
+    });
+  });
+
+  it("turns a failing, ambiguous or NaN query into a warning and a missing metric", async () => {
+    const found = await enrich("checkout", {
+      method: "GET",
+      queries: { broken: "sum(rate(", several: 'http_requests_total{service="{{service}}"}', nan: "0/0" },
+    });
+    expect(found.metrics?.error_rate).toBeGreaterThan(0.2);
+    for (const key of ["broken", "several", "nan"]) expect(found.metrics).not.toHaveProperty(key);
+    expect(found.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^broken: .*answered 400: bad_data: /),
+        expect.stringMatching(/^several: the query returned 2 series/),
+        "nan: the query returned NaN",
+      ]),
+    );
+    expect(recorder.requests.every((request) => request.method === "GET")).toBe(true);
+  });
+
+  it("escapes incident values, so a label cannot inject PromQL", async () => {
+    // Quote, backslash, newline and a control character: each must come out as a valid escape.
+    const hostile = 'checkout"} or vector(1) or up{x="\\\n\u0001\t';
+    const found = await enrich(hostile, {
+      queries: { regex: 'sum(http_requests_total{service=~"{{service|regex}}"})' },
+    });
+    expect(found.metrics).not.toHaveProperty("error_rate");
+    expect(found.warnings).toBeUndefined();
+    expect(JSON.stringify(found.facts)).toContain(String.raw`checkout\\\"} or vector(1)`);
+    // A regex character in a value matches itself only: "check.ut" does not match "checkout".
+    const dotted = await enrich("check.ut", {
+      queries: { regex: 'sum(http_requests_total{service=~"{{service|regex}}"})' },
+    });
+    expect(dotted.metrics).not.toHaveProperty("regex");
+    const exact = await enrich("checkout", {
+      queries: { regex: 'sum(http_requests_total{service=~"{{service|regex}}"})' },
+    });
+    expect(exact.metrics?.regex).toBeGreaterThan(0);
+  });
+
+  it("marks the incident stale when the alert's condition no longer holds", async () => {
+    const calm = await enrich("healthy");
+    expect(calm.stale?.reason).toMatch(/HighErrorRate no longer holds/);
+    const busy = await enrich("checkout");
+    expect(busy.stale).toBeUndefined();
+    const configured = await enrich(
+      "checkout",
+      {
+        alertExpressions: {
+          LowTraffic: 'sum(rate(http_requests_total{service="{{service}}"}[{{window}}])) < 1',
+        },
+      },
+      "LowTraffic",
+    );
+    expect(configured.stale?.reason).toMatch(/LowTraffic no longer holds/);
+  });
+
+  it("does not mark stale when the level check itself fails", async () => {
+    const found = await enrich("healthy", { alertExpressions: { Broken: "sum(" } }, "Broken");
+    expect(found.stale).toBeUndefined();
+    expect(found.warnings).toEqual([expect.stringMatching(/^level check: .*400/)]);
+    expect(found.facts).toMatchObject({ levelCheck: { status: "error", holds: "unknown" } });
+    const unknown = await enrich("healthy", {}, "SomethingElse");
+    expect(unknown.stale).toBeUndefined();
+    expect(unknown.facts).toMatchObject({ levelCheck: "no expression known for alert SomethingElse" });
+  });
+
+  it("answers with the documented envelope (checked against the spec)", async () => {
+    const post = (query: string) =>
+      fetch(`${url()}/api/v1/query`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ query }),
+      }).then(async (response) => ({ status: response.status, body: (await response.json()) as unknown }));
+    const ok = await post('sum(http_requests_total{service="checkout"})');
+    expect(checker.validate("QueryOutputBody", ok.body)).toEqual([]);
+    const bad = await post("sum(");
+    expect(bad.status).toBe(400);
+    expect(checker.validate("Error", bad.body)).toEqual([]);
+  });
+
+  it("passes recovery once the error rate drops and holds", async () => {
+    target?.setTraffic("recovering", 10, 0);
+    const verifier = prometheusRecovery({
+      url: url(),
+      window: "5s",
+      hold: "2s",
+      deadline: "25s",
+      interval: "500ms",
+      dispatcher: recorder.dispatcher,
+    });
+    const verdict = await verifier.verify({ ...planOf(incidentFor("recovering")), signal: signal() });
+    expect(verdict.outcome, verdict.reason).toBe("passed");
+    const statuses = ((verdict.evidence?.polls ?? []) as { status: string }[]).map((poll) => poll.status);
+    expect(statuses[0]).toBe("above");
+    expect(statuses.slice(-3)).toEqual(["below", "below", "below"]);
+  }, 30_000);
+
+  it("fails recovery by the deadline when the error rate stays up", async () => {
+    const started = Date.now();
+    const verdict = await prometheusRecovery({
+      url: url(),
+      window: "5s",
+      hold: "2s",
+      deadline: "3s",
+      interval: "500ms",
+      dispatcher: recorder.dispatcher,
+    }).verify({ ...planOf(incidentFor("stuck")), signal: signal() });
+    expect(verdict.outcome).toBe("failed");
+    expect(verdict.reason).toMatch(/did not stay below 0.05/);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it("counts no data as not recovered unless told otherwise", async () => {
+    const options = {
+      url: url(),
+      window: "5s",
+      hold: "500ms",
+      deadline: "2s",
+      interval: "200ms",
+      dispatcher: recorder.dispatcher,
+    } as const;
+    const strict = await prometheusRecovery(options).verify({
+      ...planOf(incidentFor("ghost")),
+      signal: signal(),
+    });
+    expect(strict.outcome).toBe("failed");
+    expect(strict.reason).toMatch(/no data/);
+    const lenient = await prometheusRecovery({ ...options, emptyMeansRecovered: true }).verify({
+      ...planOf(incidentFor("ghost")),
+      signal: signal(),
+    });
+    expect(lenient.outcome).toBe("passed");
+  });
+
+  it("rejects with a SelfHealError when cancelled", async () => {
+    const controller = new AbortController();
+    const running = prometheusRecovery({ url: url(), window: "5s", hold: "30s", deadline: "1m" }).verify({
+      ...planOf(incidentFor("stuck")),
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(new Error("shutdown")), 100);
+    const error = await running.then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(SelfHealError.isInstance(error)).toBe(true);
+  });
+});
+
+function planOf(incident: Incident) {
+  if (incident.plan === undefined || incident.result === undefined) throw new Error("incidentFor sets both");
+  return { incident, plan: incident.plan, result: incident.result };
+}

@@ -1,0 +1,78 @@
+import { type Enricher, type Enrichment, RemediationError } from "@selfheal/core";
+import type { GitWorkspace } from "../git/git-workspace.js";
+import type { LocateWorkloadOptions } from "../locate/locate-workload.js";
+import { type ImageTarget, versionAccess } from "./image-target.js";
+import { changeSettings, locate, quarantinedVersions } from "./plan-change.js";
+import { findRollbackTarget } from "./rollback-target.js";
+
+/** Settings of {@link gitopsDeployment}: the same as the remediator's, so both see one workload. */
+export interface GitopsDeploymentSettings {
+  readonly workspace: GitWorkspace;
+  readonly locate?: Omit<LocateWorkloadOptions, "service" | "signal">;
+  readonly image?: ImageTarget;
+  readonly quarantine?: { readonly file?: string } | false;
+  /** @default 5000 */
+  readonly timeoutMs?: number;
+  /** Clock, for tests. */
+  readonly now?: () => Date;
+}
+
+/**
+ * Enricher: the deployment as the config repo states it — the image now, the image before it
+ * (from git history, skipping quarantined versions; `null` when history has none), the
+ * replicas, the HPA's `maxReplicas` and the quarantined versions — so the policy decides on
+ * facts instead of guessing.
+ */
+export function gitopsDeployment(settings: GitopsDeploymentSettings): Enricher {
+  const change = changeSettings({
+    ...(settings.locate === undefined ? {} : { locate: settings.locate }),
+    ...(settings.image === undefined ? {} : { image: settings.image }),
+    ...(settings.quarantine === undefined ? {} : { quarantine: settings.quarantine }),
+  });
+  const now = settings.now ?? (() => new Date());
+  return {
+    name: "gitops",
+    timeoutMs: settings.timeoutMs ?? 5000,
+    async enrich({ incident, input, signal }): Promise<Enrichment> {
+      const workspace = settings.workspace;
+      const head = await workspace.refresh(signal);
+      let location: Awaited<ReturnType<typeof locate>>;
+      try {
+        location = await locate({ workspace, head, incident, settings: change, signal });
+      } catch (error) {
+        if (error instanceof RemediationError) return { warnings: [error.message] };
+        throw error;
+      }
+      const access = versionAccess(change.image, incident.service, location);
+      const text = await workspace.readFile(head, access.file);
+      const current = text === undefined ? undefined : access.read(text);
+      const quarantined = await quarantinedVersions(
+        { workspace, head, incident, input, settings: change, now: now() },
+        location,
+      );
+      const warnings: string[] = [];
+      let previous: string | null | undefined;
+      if (current === undefined) warnings.push(`cannot read the ${access.description}`);
+      else {
+        const found = await findRollbackTarget({ workspace, head, access, current, quarantined });
+        previous = found.target?.version ?? null;
+      }
+      const replicas = location.replicas;
+      return {
+        deployment: {
+          ...(current === undefined ? {} : { image: current }),
+          ...(previous === undefined ? {} : { previous_image: previous }),
+          ...(replicas === undefined ? {} : { replicas }),
+          ...(quarantined.length === 0 ? {} : { quarantined }),
+        },
+        ...(location.hpa === undefined ? {} : { max_replicas: location.hpa.maxReplicas }),
+        facts: {
+          revision: head,
+          file: access.file,
+          ...(location.hpa === undefined ? {} : { hpa: location.hpa.path }),
+        },
+        warnings,
+      };
+    },
+  };
+}
