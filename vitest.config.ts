@@ -6,7 +6,9 @@ const conditions = ["@selfheal/source", "import", "node", "default"];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  // Workers get `ssr.resolve.conditions` as Node `--conditions`: leaving "import" out keeps
+  // Node's `require()` of CommonJS packages (pg requires pg-pool) from loading their ESM builds.
+  ssr: { resolve: { conditions: ["@selfheal/source", "node", "default"], externalConditions: conditions } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "examples/test/**/*.test.ts"],
     testTimeout: 30_000,

@@ -112,6 +112,17 @@ export async function act(context: RuntimeContext, incident: Incident): Promise<
           data: { result: toJson(result) },
         },
       ),
+      ...(result.followUp === undefined
+        ? []
+        : [
+            incidentEvent(
+              context,
+              incident,
+              "followup.scheduled",
+              `${result.followUp.action} at ${result.followUp.at} if ${incident.service} is healthy then: ${result.followUp.reason}`,
+              { ...keyFields, data: toJson(result.followUp) },
+            ),
+          ]),
       ...(result.quarantine ?? []).map((entry) =>
         incidentEvent(
           context,

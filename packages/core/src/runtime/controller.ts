@@ -19,6 +19,7 @@ import { Mutex, Semaphore } from "../util/async.js";
 import { type Duration, toMs } from "../util/duration.js";
 import { jsonLogger, type Logger } from "../util/logger.js";
 import type { RuntimeContext } from "./context.js";
+import { createFollowUps } from "./follow-ups.js";
 import { createGuardrails, type GuardrailSettings } from "./guardrails.js";
 import { eventId, incidentIdFor } from "./ids.js";
 import { IncidentScheduler } from "./scheduler.js";
@@ -88,6 +89,11 @@ export interface ControllerSettings {
   readonly tracerProvider?: TracerProvider;
   /** Environment read at run time (kill switch variable). @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * How often due follow-ups of time-boxed actions (a scale-up's revert) are looked for.
+   * @default "30s"
+   */
+  readonly followUpInterval?: Duration;
   /** Clock, for tests. @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -105,6 +111,12 @@ export interface Controller {
   readonly store: Store;
   /** Resume open incidents and start pull sources. `listen` calls it; embedders may call it alone. */
   start(): Promise<void>;
+  /**
+   * Open the follow-ups that are due now (time-boxed actions whose time is up and whose
+   * service is healthy); the controller does this every `followUpInterval` by itself.
+   * Resolves with how many incidents were opened.
+   */
+  checkFollowUps(): Promise<number>;
   /** Start, and serve the sources' webhook routes and `/healthz`, `/readyz` over HTTP. */
   listen(
     options?: ListenOptions,
@@ -215,6 +227,17 @@ export function createController(settings: ControllerSettings): Controller {
     return outcomes;
   };
 
+  const followUps = createFollowUps({
+    store,
+    handle,
+    incidentIdOf: (signal) => incidentIdFor(keyOf(signal), signal.dedupKey),
+    now,
+    logger,
+  });
+  const followUpIntervalMs = toMs(settings.followUpInterval ?? "30s", "followUpInterval");
+  let followUpTimer: NodeJS.Timeout | undefined;
+  let followUpCheck: Promise<unknown> = Promise.resolve();
+
   const start = (): Promise<void> => {
     started ??= (async () => {
       const open = await store.listIncidents({ open: true });
@@ -236,6 +259,12 @@ export function createController(settings: ControllerSettings): Controller {
         scheduler.schedule(incident.id);
       }
       if (open.length > 0) logger.info(`resuming ${open.length} open incident(s)`);
+      followUpTimer = setInterval(() => {
+        followUpCheck = followUpCheck
+          .then(() => followUps.check())
+          .catch((error: unknown) => logger.warn("follow-up check failed", { error }));
+      }, followUpIntervalMs);
+      followUpTimer.unref();
       for (const source of sources) {
         if (source.start === undefined) continue;
         sourceTasks.push(
@@ -280,6 +309,7 @@ export function createController(settings: ControllerSettings): Controller {
   return {
     store,
     start,
+    checkFollowUps: () => followUps.check(),
     requestListener,
     handle,
     settled: () => scheduler.settled(),
@@ -315,6 +345,8 @@ export function createController(settings: ControllerSettings): Controller {
       closing = true;
       const timeoutMs = toMs(options.timeout ?? "30s", "close.timeout");
       stopping.abort(new Error("controller closing"));
+      clearInterval(followUpTimer);
+      await followUpCheck;
       const serverClosed =
         server === undefined
           ? Promise.resolve()

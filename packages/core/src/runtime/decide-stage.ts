@@ -4,6 +4,7 @@ import type { Incident } from "../spec/incident.js";
 import { withTimeout } from "../util/async.js";
 import { incidentEvent, type RuntimeContext, toJson } from "./context.js";
 import { baseDecisionInput, enrich } from "./decision-input.js";
+import { followUpDecision } from "./follow-ups.js";
 import { idempotencyKeyFor } from "./ids.js";
 import { runPolicy } from "./run-policy.js";
 import { close, commit } from "./transitions.js";
@@ -49,10 +50,16 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     });
   }
 
-  const outcome = await runPolicy(context.policy, enriched.input, context.policyTimeoutMs, context.stopping);
+  // A follow-up (a time-boxed action's revert) carries its decision; the policy is not asked.
+  const fixed = followUpDecision(incident);
+  const outcome =
+    fixed === undefined
+      ? await runPolicy(context.policy, enriched.input, context.policyTimeoutMs, context.stopping)
+      : { decision: fixed };
   if (context.stopping.aborted) return undefined;
   const decision = outcome.decision;
-  const decided = { ...decision, policy: context.policy.name, decidedAt: now.toISOString() };
+  const policyName = fixed === undefined ? context.policy.name : "follow-up";
+  const decided = { ...decision, policy: policyName, decidedAt: now.toISOString() };
   events.push(
     incidentEvent(
       context,

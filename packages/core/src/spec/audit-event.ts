@@ -24,6 +24,7 @@ export const AuditEventType = z.enum([
   "remediation.cancelled",
   "merge.completed",
   "quarantine.added",
+  "followup.scheduled",
   "verification.started",
   "verification.passed",
   "verification.failed",

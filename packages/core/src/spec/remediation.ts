@@ -66,6 +66,14 @@ export const RemediationResult = z.object({
    * `deployment.quarantined` until they expire.
    */
   quarantine: z.array(z.object({ version: z.string().min(1), until: Timestamp })).optional(),
+  /**
+   * A time-boxed action's way back: at `at`, if the service has no open incident (the
+   * symptom is gone), the controller opens an incident of its own that carries out `action`
+   * with `params` (a scale-up's revert). Recorded as `followup.scheduled`.
+   */
+  followUp: z
+    .object({ at: Timestamp, action: ActionName, params: JsonObject, reason: z.string().min(1) })
+    .optional(),
   /** When the remediator started and finished. */
   startedAt: Timestamp,
   finishedAt: Timestamp,

@@ -176,7 +176,7 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
 
   return {
     name: "gitops",
-    actions: ["rollback", "scale_up"],
+    actions: ["rollback", "scale_up", "scale_down"],
     async plan({ incident, decision, idempotencyKey, input, signal }) {
       const head = await workspace.refresh(signal);
       const params = await resolveChange({
@@ -229,8 +229,22 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
     async apply({ incident, plan, signal }): Promise<RemediationOutcome> {
       const outcome = await applyPlan(incident, plan, signal);
       const params = planParams(plan);
-      if (params.action !== "rollback" || quarantine === undefined || outcome.status === "noop")
-        return outcome;
+      if (outcome.status === "noop") return outcome;
+      if (params.action !== "rollback") {
+        if (params.action !== "scale_up" || params.ttlMs === undefined) return outcome;
+        // Time-boxed: the controller opens the revert itself when the time is up and the
+        // service is healthy.
+        return {
+          ...outcome,
+          followUp: {
+            at: new Date(now().getTime() + params.ttlMs).toISOString(),
+            action: "scale_down",
+            params: { replicas: params.from },
+            reason: `time-boxed scale-up of ${incident.service} to ${params.to} expired: back to ${params.from}`,
+          },
+        };
+      }
+      if (quarantine === undefined) return outcome;
       // The version rolled back from stays out for a while: in the store (the controller
       // records this) as well as in the repo's quarantine file.
       const until = new Date(now().getTime() + change.quarantineTtlMs).toISOString();
@@ -303,13 +317,21 @@ function planParams(plan: RemediationPlan): Parameters<typeof changeFiles>[0]["p
     return { action: "rollback", file: params.file, from: params.from, to: params.to };
   }
   if (
-    params.action === "scale_up" &&
+    (params.action === "scale_up" || params.action === "scale_down") &&
     typeof params.file === "string" &&
     (params.field === "spec.replicas" || params.field === "spec.minReplicas") &&
     typeof params.from === "number" &&
     typeof params.to === "number"
   ) {
-    return { action: "scale_up", file: params.file, field: params.field, from: params.from, to: params.to };
+    const ttl = typeof params.ttlMs === "number" ? { ttlMs: params.ttlMs } : {};
+    return {
+      action: params.action,
+      file: params.file,
+      field: params.field,
+      from: params.from,
+      to: params.to,
+      ...ttl,
+    };
   }
   throw new RemediationError(`plan ${plan.idempotencyKey} has params the gitops remediator did not write`, {
     adapter: "gitops",

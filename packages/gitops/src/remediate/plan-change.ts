@@ -4,6 +4,7 @@ import {
   type Incident,
   type JsonObject,
   RemediationError,
+  toMs,
 } from "@selfheal/core";
 import { createTwoFilesPatch } from "diff";
 import type { GitWorkspace } from "../git/git-workspace.js";
@@ -64,11 +65,13 @@ export interface FileChange {
 export type ChangeParams =
   | { readonly action: "rollback"; readonly file: string; readonly from: string; readonly to: string }
   | {
-      readonly action: "scale_up";
+      readonly action: "scale_up" | "scale_down";
       readonly file: string;
       readonly field: "spec.replicas" | "spec.minReplicas";
       readonly from: number;
       readonly to: number;
+      /** A time-boxed scale-up: revert after this many milliseconds if the symptom is gone. */
+      readonly ttlMs?: number;
     };
 
 const adapter = "gitops";
@@ -116,32 +119,44 @@ export async function resolveChange(options: {
     }
     return { action: "rollback", file: access.file, from: current, to: found.target.version };
   }
-  if (decision.action === "scale_up") {
+  if (decision.action === "scale_up" || decision.action === "scale_down") {
+    const up = decision.action === "scale_up";
     const step = numberParam(decision.params.by, 1);
     const wanted = decision.params.replicas;
+    const ttlMs = up ? ttlParam(decision.params.ttl, fail) : undefined;
+    const extra = ttlMs === undefined ? {} : { ttlMs };
+    const target = (from: number) => (typeof wanted === "number" ? wanted : up ? from + step : from - step);
     if (location.hpa !== undefined) {
       const from = location.hpa.minReplicas ?? 1;
-      const to = typeof wanted === "number" ? wanted : from + step;
+      const to = target(from);
       const cap = Math.min(location.hpa.maxReplicas, settings.maxReplicas ?? Number.POSITIVE_INFINITY);
       checkReplicas(
+        up,
         to,
         from,
         cap,
         `HPA ${location.hpa.name} (maxReplicas ${location.hpa.maxReplicas})`,
         fail,
       );
-      return { action: "scale_up", file: location.hpa.path, field: "spec.minReplicas", from, to };
+      return {
+        action: decision.action,
+        file: location.hpa.path,
+        field: "spec.minReplicas",
+        from,
+        to,
+        ...extra,
+      };
     }
     if (location.replicas === undefined)
-      throw fail(`spec.replicas is not written in ${location.path}: nothing to raise`);
+      throw fail(`spec.replicas is not written in ${location.path}: nothing to change`);
     const from = location.replicas;
-    const to = typeof wanted === "number" ? wanted : from + step;
+    const to = target(from);
     const cap = Math.min(
       settings.maxReplicas ?? Number.POSITIVE_INFINITY,
       options.input?.max_replicas ?? Number.POSITIVE_INFINITY,
     );
-    checkReplicas(to, from, cap, "the replica cap", fail);
-    return { action: "scale_up", file: location.path, field: "spec.replicas", from, to };
+    checkReplicas(up, to, from, cap, "the replica cap", fail);
+    return { action: decision.action, file: location.path, field: "spec.replicas", from, to, ...extra };
   }
   throw fail(`the gitops remediator cannot carry out "${decision.action}"`);
 }
@@ -302,7 +317,22 @@ function numberParam(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : fallback;
 }
 
+function ttlParam(value: unknown, fail: (message: string) => Error): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const ms =
+      typeof value === "number" ? value : typeof value === "string" ? toMs(value, "ttl") : Number.NaN;
+    if (Number.isFinite(ms) && ms > 0) return ms;
+  } catch {
+    // reported below
+  }
+  throw fail(
+    `decision params.ttl must be a positive duration ("2h") or milliseconds, not ${JSON.stringify(value)}`,
+  );
+}
+
 function checkReplicas(
+  up: boolean,
   to: number,
   from: number,
   cap: number,
@@ -310,6 +340,7 @@ function checkReplicas(
   fail: (message: string) => Error,
 ): void {
   if (!Number.isInteger(to) || to < 1) throw fail(`replicas must be a whole number ≥ 1, not ${to}`);
-  if (to <= from) throw fail(`scale up to ${to} is not above the current ${from}`);
-  if (to > cap) throw fail(`scale up to ${to} is above ${capName}: ${cap}`);
+  if (up && to <= from) throw fail(`scale up to ${to} is not above the current ${from}`);
+  if (!up && to >= from) throw fail(`scale down to ${to} is not below the current ${from}`);
+  if (to > cap) throw fail(`scale to ${to} is above ${capName}: ${cap}`);
 }

@@ -1,0 +1,170 @@
+import { createHash } from "node:crypto";
+import { describeError, SelfHealError, StoreError, sleep } from "@selfheal/core";
+import type pg from "pg";
+import { adapter, type PostgresConfig } from "./postgres-settings.js";
+
+/** A connection checked out of the pool, for the duration of one call. */
+export type Connection = pg.PoolClient;
+
+/** How the store talks to the database: every call goes through one of these. */
+export interface Runner {
+  /** Run reads on one pooled connection; retried on a lost connection (reads change nothing). */
+  read<T>(operation: string, body: (connection: Connection) => Promise<T>): Promise<T>;
+  /**
+   * Run `body` in a transaction. Retried from the start, a bounded number of times, when it
+   * failed in a way known to have rolled it back (connection lost before COMMIT was sent,
+   * deadlock, serialization failure); never when COMMIT itself was cut off.
+   */
+  transaction<T>(operation: string, body: (connection: Connection) => Promise<T>): Promise<T>;
+  /**
+   * Run one autocommit write. Retried only when no connection could be had: once the statement
+   * was sent, a lost connection leaves its outcome unknown.
+   */
+  statement<T>(operation: string, body: (connection: Connection) => Promise<T>): Promise<T>;
+}
+
+// SQLSTATEs after which the transaction is known to have rolled back and trying again may work.
+const rolledBackCodes = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "53300"]);
+const networkCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+
+/** Whether an error means the connection or server went away (or a retry-safe rollback). */
+export function isTransient(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (
+    typeof code === "string" &&
+    (networkCodes.has(code) || rolledBackCodes.has(code) || code.startsWith("08"))
+  )
+    return true;
+  const message = error instanceof Error ? error.message : "";
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
+/** The outcome of a COMMIT that never answered is unknown: the caller must re-read, not retry blindly. */
+class CommitUnknown extends Error {}
+
+/**
+ * The connection was lost after a write was sent and before the database said it committed:
+ * it may or may not have been recorded. Re-read before doing it again.
+ */
+export class StoreOutcomeUnknownError extends StoreError {
+  constructor(message: string, options: { readonly operation: string; readonly cause?: unknown }) {
+    super(message, { ...options, adapter, retryable: false });
+    this.name = "StoreOutcomeUnknownError";
+  }
+}
+
+/**
+ * A statement the server parses and plans once per connection. Named by a hash of its text:
+ * the text holds the schema, and names longer than 63 bytes would be cut and could collide.
+ */
+export function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  return { name: `selfheal_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`, text, values };
+}
+
+export function createRunner(config: PostgresConfig): Runner {
+  const { pool, name, writeRetries } = config;
+
+  const fail = (operation: string, cause: unknown): Error => {
+    if (SelfHealError.isInstance(cause)) return cause;
+    if (cause instanceof CommitUnknown) {
+      return new StoreOutcomeUnknownError(
+        `${name}: ${operation} lost the connection before the database confirmed it; it may or may not have been recorded`,
+        { operation, cause: cause.cause },
+      );
+    }
+    return new StoreError(`${name}: ${operation} failed: ${describeError(cause)}`, {
+      adapter,
+      operation,
+      cause,
+      retryable: isTransient(cause),
+    });
+  };
+
+  const attempt = async <T>(operation: string, retries: number, once: () => Promise<T>): Promise<T> => {
+    for (let tried = 0; ; tried++) {
+      try {
+        return await once();
+      } catch (error) {
+        if (tried >= retries || error instanceof CommitUnknown || !isTransient(error))
+          throw fail(operation, error);
+        // 50 ms, 200 ms, 800 ms..., with jitter so replicas do not retry in step.
+        await sleep(50 * 4 ** tried * (0.5 + Math.random()));
+      }
+    }
+  };
+
+  return {
+    read: (operation, body) =>
+      attempt(operation, writeRetries, async () => {
+        const connection = await pool.connect();
+        try {
+          const result = await body(connection);
+          connection.release();
+          return result;
+        } catch (error) {
+          // A connection that failed is not put back: it may be broken.
+          connection.release(isTransient(error) ? asError(error) : undefined);
+          throw error;
+        }
+      }),
+    statement: (operation, body) =>
+      attempt(operation, writeRetries, async () => {
+        const connection = await pool.connect();
+        try {
+          const result = await body(connection);
+          connection.release();
+          return result;
+        } catch (error) {
+          const transient = isTransient(error);
+          connection.release(transient ? asError(error) : undefined);
+          if (transient && !rolledBackCodes.has(codeOf(error)))
+            throw new CommitUnknown("statement outcome unknown", { cause: error });
+          throw error;
+        }
+      }),
+    transaction: (operation, body) =>
+      attempt(operation, writeRetries, async () => {
+        const connection = await pool.connect();
+        let committing = false;
+        try {
+          await connection.query("BEGIN");
+          const result = await body(connection);
+          committing = true;
+          await connection.query("COMMIT");
+          connection.release();
+          return result;
+        } catch (error) {
+          if (committing && isTransient(error) && !rolledBackCodes.has(codeOf(error))) {
+            connection.release(asError(error));
+            throw new CommitUnknown("commit outcome unknown", { cause: error });
+          }
+          const broken = await connection.query("ROLLBACK").then(
+            () => undefined,
+            (rollbackError: unknown) => asError(rollbackError),
+          );
+          connection.release(broken);
+          throw error;
+        }
+      }),
+  };
+}
+
+function codeOf(error: unknown): string {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : "";
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
