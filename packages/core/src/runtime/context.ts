@@ -5,7 +5,7 @@ import type { Incident } from "../spec/incident.js";
 import type { Notification } from "../spec/notifier.js";
 import type { Policy } from "../spec/policy.js";
 import type { Remediator } from "../spec/remediator.js";
-import type { Store } from "../spec/store.js";
+import type { Claim, Store } from "../spec/store.js";
 import type { Verifier } from "../spec/verifier.js";
 import type { Instruments } from "../telemetry/instruments.js";
 import type { Mutex, Semaphore } from "../util/async.js";
@@ -37,6 +37,13 @@ export interface RuntimeContext {
   readonly mergeTimeoutMs: number;
   /** Aborted when the controller closes: runners stop at the next checkpoint. */
   readonly stopping: AbortSignal;
+  /**
+   * Claims this instance holds on incidents, by incident id, when the store is shared by
+   * several controllers (it has `claim`). Every write about the incident is fenced by it.
+   */
+  readonly claims: Map<string, Claim>;
+  /** How long a claim lasts unless renewed. */
+  readonly claimTtlMs: number;
 }
 
 /** Optional fields of an audit event. */

@@ -94,6 +94,13 @@ export interface ControllerSettings {
    * @default "30s"
    */
   readonly followUpInterval?: Duration;
+  /**
+   * With a store shared by several controllers (one with claims, such as PostgreSQL): how long
+   * a controller's claim on an incident lasts unless renewed. A controller that dies holding
+   * one is taken over by another after this long; open incidents are also swept this often.
+   * @default "30s"
+   */
+  readonly claimTtl?: Duration;
   /** Clock, for tests. @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -197,6 +204,8 @@ export function createController(settings: ControllerSettings): Controller {
     historyWindowMs: toMs(settings.historyWindow ?? "24h", "historyWindow"),
     mergeTimeoutMs: toMs(settings.mergeTimeout ?? "24h", "mergeTimeout"),
     stopping: stopping.signal,
+    claims: new Map(),
+    claimTtlMs: toMs(settings.claimTtl ?? "30s", "claimTtl"),
   };
   const scheduler = new IncidentScheduler(context);
   instruments.openIncidents(() => scheduler.size);
@@ -236,6 +245,7 @@ export function createController(settings: ControllerSettings): Controller {
   });
   const followUpIntervalMs = toMs(settings.followUpInterval ?? "30s", "followUpInterval");
   let followUpTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
   let followUpCheck: Promise<unknown> = Promise.resolve();
 
   const start = (): Promise<void> => {
@@ -265,6 +275,20 @@ export function createController(settings: ControllerSettings): Controller {
           .catch((error: unknown) => logger.warn("follow-up check failed", { error }));
       }, followUpIntervalMs);
       followUpTimer.unref();
+      if (store.claim !== undefined) {
+        // Several controllers share the store and each got the same alerts: an incident that
+        // another one opened (or held and then dropped) is found here.
+        sweepTimer = setInterval(() => {
+          void store
+            .listIncidents({ open: true })
+            .then((incidents) => {
+              for (const incident of incidents)
+                if (!scheduler.knows(incident.id)) scheduler.schedule(incident.id);
+            })
+            .catch((error: unknown) => logger.warn("sweep of open incidents failed", { error }));
+        }, context.claimTtlMs);
+        sweepTimer.unref();
+      }
       for (const source of sources) {
         if (source.start === undefined) continue;
         sourceTasks.push(
@@ -346,6 +370,8 @@ export function createController(settings: ControllerSettings): Controller {
       const timeoutMs = toMs(options.timeout ?? "30s", "close.timeout");
       stopping.abort(new Error("controller closing"));
       clearInterval(followUpTimer);
+      clearInterval(sweepTimer);
+      scheduler.stopWaiting();
       await followUpCheck;
       const serverClosed =
         server === undefined

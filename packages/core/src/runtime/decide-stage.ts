@@ -1,13 +1,43 @@
-import { describeError, RemediationError, SelfHealError } from "../errors/selfheal-error.js";
+import { describeError, RemediationError, SelfHealError, StoreError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import type { Incident } from "../spec/incident.js";
-import { withTimeout } from "../util/async.js";
+import { sleep, withTimeout } from "../util/async.js";
 import { incidentEvent, type RuntimeContext, toJson } from "./context.js";
 import { baseDecisionInput, enrich } from "./decision-input.js";
 import { followUpDecision } from "./follow-ups.js";
 import { idempotencyKeyFor } from "./ids.js";
 import { runPolicy } from "./run-policy.js";
 import { close, commit } from "./transitions.js";
+
+/**
+ * Guardrails are checked and the action recorded as started as one step: within this process
+ * under a lock, and across controllers sharing a store under the store's `guardrails` claim,
+ * so rate limits and the concurrency limit count every replica's actions.
+ */
+async function withGuardrailClaim<T>(context: RuntimeContext, work: () => Promise<T>): Promise<T> {
+  return context.gate.run(async () => {
+    const { store } = context;
+    if (store.claim === undefined) return work();
+    const deadline = Date.now() + context.claimTtlMs;
+    for (;;) {
+      const claim = await store.claim("guardrails", context.actor, context.claimTtlMs);
+      if (claim !== undefined) {
+        try {
+          return await work();
+        } finally {
+          await store.releaseClaim?.(claim).catch(() => undefined);
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new StoreError("the guardrails claim stayed held by another controller", {
+          adapter: "controller",
+          operation: "claim",
+        });
+      }
+      await sleep(10 + Math.random() * 40, context.stopping);
+    }
+  });
+}
 
 export function cancelResolved(context: RuntimeContext, incident: Incident): Promise<Incident> {
   return close(context, incident, {
@@ -134,7 +164,7 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     });
   }
 
-  return context.gate.run(async () => {
+  return withGuardrailClaim(context, async () => {
     const verdict = await check();
     if (!verdict.allowed) return suppress(context, incident, decided, verdict, events, plan);
     if (context.guardrails.dryRun) {

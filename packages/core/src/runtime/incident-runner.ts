@@ -1,3 +1,4 @@
+import { SelfHealError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import { closedStates, type Incident } from "../spec/incident.js";
 import { act, awaitMerge } from "./act-stage.js";
@@ -11,11 +12,56 @@ import { verifyStage } from "./verify-stage.js";
  * must wait. Every step reads the persisted state and writes its outcome before the next
  * begins, so a restarted controller resumes each incident where the store says it is.
  */
-export async function runIncident(context: RuntimeContext, incidentId: string): Promise<void> {
+export async function runIncident(context: RuntimeContext, incidentId: string): Promise<"done" | "held"> {
+  const { store } = context;
+  if (store.claim === undefined) {
+    await drive(context, incidentId);
+    return "done";
+  }
+  // A store shared by several controllers: work on the incident only while holding its claim,
+  // renewed in the background; every write is fenced by it, so once another instance takes
+  // the incident over (this one stalled past the claim's expiry), this one can record nothing.
+  const resource = `incident:${incidentId}`;
+  const claim = await store.claim(resource, context.actor, context.claimTtlMs);
+  if (claim === undefined) return "held";
+  context.claims.set(incidentId, claim);
+  const renew = setInterval(
+    () => {
+      void store
+        .claim?.(resource, context.actor, context.claimTtlMs)
+        .then((renewed) => {
+          if (renewed?.token === claim.token) context.claims.set(incidentId, renewed);
+        })
+        .catch((error: unknown) => context.logger.warn("could not renew a claim", { incidentId, error }));
+    },
+    Math.max(50, Math.floor(context.claimTtlMs / 3)),
+  );
+  renew.unref();
+  try {
+    await drive(context, incidentId);
+    return "done";
+  } catch (error) {
+    if (isFenced(error)) {
+      context.logger.warn(`incident ${incidentId} was taken over by another controller`, { incidentId });
+      return "held";
+    }
+    throw error;
+  } finally {
+    clearInterval(renew);
+    context.claims.delete(incidentId);
+    await store.releaseClaim?.(claim).catch(() => undefined);
+  }
+}
+
+async function drive(context: RuntimeContext, incidentId: string): Promise<void> {
   let incident = await context.store.getIncident(incidentId);
   while (incident !== undefined && !closedStates.has(incident.state) && !context.stopping.aborted) {
     incident = await step(context, incident);
   }
+}
+
+function isFenced(error: unknown): boolean {
+  return SelfHealError.isInstance(error) && error.name === "StoreFencedError";
 }
 
 async function step(context: RuntimeContext, incident: Incident): Promise<Incident | undefined> {

@@ -35,6 +35,31 @@ export class IncidentScheduler {
     this.running.set(incidentId, run);
   }
 
+  /** Incidents held by another controller, looked at again after a claim's lifetime. */
+  private readonly waiting = new Map<string, NodeJS.Timeout>();
+
+  private retryLater(incidentId: string): void {
+    if (this.waiting.has(incidentId) || this.context.stopping.aborted) return;
+    const delayMs = this.context.claimTtlMs * (1 + Math.random() / 4);
+    const timer = setTimeout(() => {
+      this.waiting.delete(incidentId);
+      this.schedule(incidentId);
+    }, delayMs);
+    timer.unref();
+    this.waiting.set(incidentId, timer);
+  }
+
+  /** Whether this controller runs or waits on the incident. */
+  knows(incidentId: string): boolean {
+    return this.running.has(incidentId) || this.waiting.has(incidentId);
+  }
+
+  /** Stop waiting on incidents held elsewhere (the controller closes). */
+  stopWaiting(): void {
+    for (const timer of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
+  }
+
   /** Resolves when no incident is being worked on. */
   settled(): Promise<void> {
     if (this.running.size === 0) return Promise.resolve();
@@ -53,8 +78,14 @@ export class IncidentScheduler {
     for (let failures = 0; !stopping.aborted; ) {
       this.again.delete(incidentId);
       try {
-        await runIncident(this.context, incidentId);
+        const outcome = await runIncident(this.context, incidentId);
         failures = 0;
+        if (outcome === "held") {
+          // Another controller works on it. Look again once its claim could have lapsed: if
+          // that controller died, this one takes the incident over.
+          this.retryLater(incidentId);
+          return;
+        }
         if (!this.again.has(incidentId)) return;
       } catch (error) {
         failures++;

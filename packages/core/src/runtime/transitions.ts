@@ -2,6 +2,7 @@ import { SelfHealError, StoreConflictError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import type { Incident, IncidentState, SuppressionReason } from "../spec/incident.js";
 import type { Notification } from "../spec/notifier.js";
+import type { Claim } from "../spec/store.js";
 import { incidentEvent, type RuntimeContext } from "./context.js";
 
 /** A change to an incident, worked out from its freshest copy, with the events that record it. */
@@ -33,6 +34,7 @@ export async function commit(context: RuntimeContext, current: Incident, change:
         {
           expectedRevision: base.revision,
           events,
+          ...fenceOf(context, base.id),
         },
       );
     } catch (error) {
@@ -43,6 +45,11 @@ export async function commit(context: RuntimeContext, current: Incident, change:
       base = fresh;
     }
   }
+}
+
+function fenceOf(context: RuntimeContext, incidentId: string): { fence?: Claim } {
+  const claim = context.claims.get(incidentId);
+  return claim === undefined ? {} : { fence: claim };
 }
 
 /** Move an open incident to another open state. */
