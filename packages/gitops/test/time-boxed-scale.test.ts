@@ -73,7 +73,7 @@ it("a time-boxed scale-up is reverted by an incident of its own once the time is
     expect(incidents).toHaveLength(2);
     const revert = incidents.find((incident) => incident.alertname === "SelfhealFollowUp");
     expect(revert).toMatchObject({ state: "resolved", service: "checkout" });
-    const trail = await controller.store.listEvents({ incidentId: revert?.id });
+    const trail = await controller.store.listEvents({ incidentId: revert?.id ?? "none" });
     expect(trail.map((event) => event.type)).toContain("remediation.completed");
     expect(trail.find((event) => event.type === "decision.made")?.message).toContain("follow-up of");
   } finally {

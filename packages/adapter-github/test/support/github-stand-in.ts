@@ -1,6 +1,7 @@
 import { createPublicKey, randomBytes, verify } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { bareRepo } from "./bare-repo.js";
 import { githubSpec, type Json, type JsonObject, type SpecOperation } from "./github-spec.js";
 import { RepoModel } from "./repo-model.js";
 import { errorBody, type HandlerContext, handlers, type StandInResponse } from "./stand-in-handlers.js";
@@ -20,6 +21,12 @@ export interface StandInOptions {
   /** Tokens accepted in `authorization: token …`. */
   readonly tokens?: readonly string[];
   readonly app?: StandInApp;
+  /**
+   * Bare repository (the one a test git server serves) that holds the stand-in's refs, commits
+   * and trees, so the API and git see one repository, as on GitHub.
+   * @default an in-memory repository with one commit on `main`
+   */
+  readonly gitDir?: string;
 }
 
 /** One request the stand-in received. */
@@ -58,7 +65,7 @@ export async function startGithubStandIn(options: StandInOptions = {}): Promise<
   const spec = githubSpec();
   const owner = options.owner ?? "acme";
   const repo = options.repo ?? "config";
-  const model = new RepoModel();
+  const model = new RepoModel("main", options.gitDir === undefined ? undefined : bareRepo(options.gitDir));
   const calls: RecordedCall[] = [];
   const violations: string[] = [];
   const accepted = new Set(options.tokens ?? []);

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type BareRepo, BareRepoMap } from "./bare-repo.js";
 
 /** A commit of the stand-in's repository. */
 export interface ModelCommit {
@@ -31,15 +32,42 @@ export interface ModelPull {
  * and pull requests with their labels and comments. Enough git for the forge's scenarios.
  */
 export class RepoModel {
-  readonly blobs = new Map<string, string>();
-  readonly trees = new Map<string, ReadonlyMap<string, string>>();
-  readonly commits = new Map<string, ModelCommit>();
+  readonly blobs: Map<string, string>;
+  readonly trees: Map<string, ReadonlyMap<string, string>>;
+  readonly commits: Map<string, ModelCommit>;
   /** `heads/main` → commit SHA. */
-  readonly refs = new Map<string, string>();
+  readonly refs: Map<string, string>;
   readonly pulls: ModelPull[] = [];
   private clock = Date.parse("2026-01-01T00:00:00Z");
+  private readonly git: BareRepo | undefined;
 
-  constructor(readonly defaultBranch = "main") {
+  /**
+   * With `git`, objects and refs live in that bare repository instead of memory, as GitHub's
+   * API and its git endpoint share one repository: a branch pushed over git is seen by the API,
+   * and a commit made through the API can be fetched. Pull requests stay in memory.
+   */
+  constructor(
+    readonly defaultBranch = "main",
+    git?: BareRepo,
+  ) {
+    this.git = git;
+    if (git !== undefined) {
+      this.blobs = new BareRepoMap((sha) => git.blob(sha));
+      this.trees = new BareRepoMap((sha) => git.files(sha));
+      this.commits = new BareRepoMap((sha) => {
+        const commit = git.commit(sha);
+        return commit === undefined ? undefined : { sha, ...commit };
+      });
+      this.refs = new BareRepoMap(
+        (ref) => git.ref(ref),
+        (ref, sha) => git.setRef(ref, sha),
+      );
+      return;
+    }
+    this.blobs = new Map();
+    this.trees = new Map();
+    this.commits = new Map();
+    this.refs = new Map();
     const tree = this.writeTree(new Map(), [
       { path: "README.md", content: "config repo\n" },
       { path: "apps/checkout/deployment.yaml", content: "image: v0\n" },
@@ -54,6 +82,7 @@ export class RepoModel {
   }
 
   writeBlob(content: string): string {
+    if (this.git !== undefined) return this.git.writeBlob(content);
     const sha = gitSha("blob", content);
     this.blobs.set(sha, content);
     return sha;
@@ -70,6 +99,7 @@ export class RepoModel {
       else if (entry.sha === null || entry.sha === undefined) files.delete(entry.path);
       else files.set(entry.path, entry.sha);
     }
+    if (this.git !== undefined) return this.git.writeTree(files);
     const listing = [...files].sort(([left], [right]) => left.localeCompare(right));
     const sha = gitSha("tree", JSON.stringify(listing));
     this.trees.set(sha, files);
@@ -77,6 +107,9 @@ export class RepoModel {
   }
 
   writeCommit(tree: string, parents: readonly string[], message: string): ModelCommit {
+    if (this.git !== undefined) {
+      return { sha: this.git.writeCommit(tree, parents, message, this.tick()), tree, parents, message };
+    }
     const commit = {
       sha: gitSha("commit", JSON.stringify([tree, parents, message, this.tick()])),
       tree,
@@ -89,6 +122,7 @@ export class RepoModel {
 
   /** Whether `ancestor` is `descendant` or one of its ancestors. */
   isAncestor(ancestor: string, descendant: string): boolean {
+    if (this.git !== undefined) return this.git.isAncestor(ancestor, descendant);
     const queue = [descendant];
     const seen = new Set<string>();
     while (queue.length > 0) {

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { bareRepo } from "./bare-repo.js";
+import { bareRepoGitLabModel } from "./bare-repo-gitlab-model.js";
 import type { GitLabContract } from "./gitlab-contract.js";
 import { gitLabHandlers, type Reply } from "./gitlab-handlers.js";
 import { type GitLabModel, gitLabModel } from "./gitlab-model.js";
@@ -44,12 +46,21 @@ export interface StandInSettings {
   readonly projectId?: number;
   readonly token: string;
   readonly defaultBranch?: string;
+  /**
+   * Bare repository (the one a test git server serves) that holds the stand-in's branches and
+   * commits, so the API and git see one repository, as on GitLab.
+   * @default an in-memory repository with one commit on `defaultBranch`
+   */
+  readonly gitDir?: string;
 }
 
 const api = "/api/v4";
 
 export async function startGitLabStandIn(settings: StandInSettings): Promise<GitLabStandIn> {
-  const model = gitLabModel(settings.defaultBranch ?? "main");
+  const model =
+    settings.gitDir === undefined
+      ? gitLabModel(settings.defaultBranch ?? "main")
+      : bareRepoGitLabModel(bareRepo(settings.gitDir));
   const projectId = settings.projectId ?? 42;
   const handlers = gitLabHandlers(model, {
     id: projectId,

@@ -1,2 +1,3 @@
+export { runGit } from "./git-command.js";
 export * from "./git-http-server.js";
 export * from "./local-forge.js";

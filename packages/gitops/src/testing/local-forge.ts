@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { type ChangeRequest, ForgeError, type GitForge, type OpenChangeRequest } from "@selfheal/core";
 import { runGit } from "./git-command.js";
 
@@ -31,11 +32,30 @@ export interface LocalForge extends GitForge {
  * server serves): change requests are kept in memory, merges are real `git merge` commits on
  * the bare repo, so the GitOps engine sees them like a merged pull request.
  */
-export function localForge(options: { readonly repoPath: string; readonly webUrl: string }): LocalForge {
+export function localForge(options: {
+  readonly repoPath: string;
+  readonly webUrl: string;
+  /**
+   * Keep the change requests in this JSON file instead of memory, so several processes (the
+   * replicas of a take-over test) see the same forge.
+   */
+  readonly stateFile?: string;
+}): LocalForge {
   const requests: Stored[] = [];
+  const load = () => {
+    if (options.stateFile === undefined || !existsSync(options.stateFile)) return;
+    requests.splice(0, requests.length, ...(JSON.parse(readFileSync(options.stateFile, "utf8")) as Stored[]));
+  };
+  const save = () => {
+    if (options.stateFile === undefined) return;
+    const temporary = `${options.stateFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(requests));
+    renameSync(temporary, options.stateFile);
+  };
   const calls: Record<string, number> = {};
   const failures = new Map<string, Error>();
   const count = (method: string) => {
+    load();
     calls[method] = (calls[method] ?? 0) + 1;
     const failure = failures.get(method);
     if (failure !== undefined) {
@@ -92,7 +112,7 @@ export function localForge(options: { readonly repoPath: string; readonly webUrl
     stored.updatedAt = Date.now();
   };
 
-  return {
+  const forge: LocalForge = {
     name: "local",
     changeRequests: true,
     requests,
@@ -175,4 +195,15 @@ export function localForge(options: { readonly repoPath: string; readonly webUrl
       find(id).autoMerge = true;
     },
   };
+  for (const method of ["open", "update", "comment", "label", "merge", "enableAutoMerge"] as const) {
+    const original = forge[method].bind(forge) as (...args: never[]) => Promise<unknown>;
+    Object.assign(forge, {
+      [method]: async (...args: never[]) => {
+        const result = await original(...args);
+        save();
+        return result;
+      },
+    });
+  }
+  return forge;
 }
