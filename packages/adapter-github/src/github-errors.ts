@@ -109,8 +109,19 @@ export function toForgeError(error: unknown, context: FailureContext, now = Date
     status,
     ...(rawUrl === undefined ? {} : { url: redact(rawUrl.replace(/[?#].*$/s, "")) }),
     ...(rateLimit === undefined ? {} : { retryAfterMs: rateLimit }),
-    cause: error,
+    cause: trimmedCause(error, status),
   });
+}
+
+/**
+ * The part of Octokit's error worth keeping: the whole error holds the request (with its
+ * AbortSignal), which test runners and loggers cannot serialize, and nothing a reader needs.
+ */
+function trimmedCause(error: unknown, status: number): Error {
+  const cause = new Error(describeError(error));
+  cause.name = error instanceof Error ? error.name : "RequestError";
+  Object.assign(cause, { status });
+  return cause;
 }
 
 /**
