@@ -155,7 +155,27 @@ function metricEvidence(input: DecisionInput | undefined): ChangeRequestEvidence
     ...Object.keys(metrics).filter((name) => !wellKnownMetrics.includes(name)),
   ];
   // A metric the enrichers could not read is absent: NaN renders as "unknown", never 0.
-  return names.map((name) => ({ name, value: metrics[name] ?? Number.NaN }));
+  return names.map((name) => {
+    const query = queryOf(input, name);
+    return { name, value: metrics[name] ?? Number.NaN, ...(query === undefined ? {} : { query }) };
+  });
+}
+
+/**
+ * The query an enricher ran for `metric`, when it recorded one in its facts as
+ * `{ queries: { <metric>: { query } } }` (the Prometheus enricher does).
+ */
+function queryOf(input: DecisionInput, metric: string): string | undefined {
+  for (const facts of Object.values(input.facts ?? {})) {
+    if (typeof facts !== "object" || facts === null || Array.isArray(facts)) continue;
+    const queries = facts.queries;
+    if (typeof queries !== "object" || queries === null || Array.isArray(queries)) continue;
+    const entry = queries[metric];
+    if (typeof entry === "object" && entry !== null && !Array.isArray(entry) && typeof entry.query === "string") {
+      return entry.query;
+    }
+  }
+  return undefined;
 }
 
 function formatValue(value: number | string): string {
