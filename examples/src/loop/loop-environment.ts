@@ -1,0 +1,139 @@
+import { type GitHttpServer, startGitHttpServer } from "@selfheal/gitops/testing";
+import { type SampleServiceProcess, sampleServiceProcess } from "./sample-service-process.js";
+import { type SyncAgent, startSyncAgent } from "./sync-agent.js";
+
+/** Settings of {@link startLoopEnvironment}. */
+export interface LoopEnvironmentSettings {
+  /**
+   * The service (and Argo CD application) name.
+   * @default "checkout"
+   */
+  readonly service?: string;
+  /**
+   * Requests per second the sample service sends itself.
+   * @default 20
+   */
+  readonly selfLoad?: number;
+  /**
+   * How often the sync agent looks at the branch, in milliseconds.
+   * @default 500
+   */
+  readonly pollMs?: number;
+  /**
+   * The image repository written in the manifest.
+   * @default "registry.example.com/<service>"
+   */
+  readonly imageRepository?: string;
+}
+
+/** A running closed-loop environment: config repo, sample service, sync agent. */
+export interface LoopEnvironment {
+  /** The git server holding the config repository. */
+  readonly git: GitHttpServer;
+  /** Clone URL of the config repository (branch `main`). */
+  readonly repoUrl: string;
+  /** Path of the bare repository on disk. */
+  readonly repoPath: string;
+  /** Path of the Deployment manifest in the repository. */
+  readonly manifestPath: string;
+  /** The Argo CD API of the sync agent, for `argocdSync({ url })`. */
+  readonly argocdUrl: string;
+  /** Argo CD application and service name. */
+  readonly app: string;
+  /** The sample service (a child process restarted by each deploy). */
+  readonly service: SampleServiceProcess;
+  /** `host:port` for Prometheus to scrape (path `/metrics`); stable across deploys. */
+  readonly metricsTarget: string;
+  readonly agent: SyncAgent;
+  /** Stop the agent, the service and the git server (in that order). */
+  stop(): Promise<void>;
+}
+
+/** The Deployment manifest of the config repository at `image`. */
+export function deploymentManifest(service: string, image: string): string {
+  return [
+    "apiVersion: apps/v1",
+    "kind: Deployment",
+    "metadata:",
+    `  name: ${service}`,
+    "  labels:",
+    `    app: ${service}`,
+    "spec:",
+    "  replicas: 3",
+    "  selector:",
+    "    matchLabels:",
+    `      app: ${service}`,
+    "  template:",
+    "    metadata:",
+    "      labels:",
+    `        app: ${service}`,
+    "    spec:",
+    "      containers:",
+    `        - name: ${service}`,
+    `          image: ${image} # set by the release pipeline`,
+    "          ports:",
+    "            - containerPort: 8080",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Start the local closed loop: a git server with a config repository where the service runs
+ * v1.2.0 (the commit before ran v1.1.0), the sample service at v1.2.0 in a child process, and
+ * the sync agent deploying `main`. Prometheus and Alertmanager are started on top by the caller.
+ */
+export async function startLoopEnvironment(settings: LoopEnvironmentSettings = {}): Promise<LoopEnvironment> {
+  const app = settings.service ?? "checkout";
+  const imageRepository = settings.imageRepository ?? `registry.example.com/${app}`;
+  const manifestPath = `apps/${app}/deployment.yaml`;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const step of stops.splice(0).reverse()) await step().catch(() => {});
+  };
+  try {
+    const git = await startGitHttpServer();
+    stops.push(() => git.close());
+    const repo = await git.createRepo(
+      "config",
+      { [manifestPath]: deploymentManifest(app, `${imageRepository}:v1.1.0`) },
+      {
+        commits: [
+          {
+            message: `Release ${app} v1.2.0`,
+            files: { [manifestPath]: deploymentManifest(app, `${imageRepository}:v1.2.0`) },
+          },
+        ],
+      },
+    );
+    const service = await sampleServiceProcess({
+      version: "v1.2.0",
+      service: app,
+      selfLoad: settings.selfLoad ?? 20,
+    });
+    stops.push(() => service.stop());
+    const agent = await startSyncAgent({
+      repoUrl: repo.url,
+      app,
+      manifestPath,
+      deployed: "v1.2.0",
+      pollMs: settings.pollMs ?? 500,
+      deploy: (version) => service.restart(version),
+    });
+    stops.push(() => agent.close());
+    return {
+      git,
+      repoUrl: repo.url,
+      repoPath: repo.path,
+      manifestPath,
+      argocdUrl: agent.url,
+      app,
+      service,
+      metricsTarget: `127.0.0.1:${service.port}`,
+      agent,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

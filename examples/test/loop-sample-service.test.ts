@@ -1,0 +1,136 @@
+import { BadInputError } from "@selfheal/core";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type SampleService,
+  type SampleServiceProcess,
+  sampleServiceProcess,
+  startSampleService,
+} from "../src/loop/index.js";
+
+const services: (SampleService | SampleServiceProcess)[] = [];
+afterEach(async () => {
+  for (const service of services.splice(0)) await ("close" in service ? service.close() : service.stop());
+});
+
+async function start(settings: Parameters<typeof startSampleService>[0]): Promise<SampleService> {
+  const service = await startSampleService(settings);
+  services.push(service);
+  return service;
+}
+
+/** Send `count` requests one after another; the statuses seen. */
+async function hit(url: string, count: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let index = 0; index < count; index++) {
+    const response = await fetch(`${url}/checkout`);
+    await response.arrayBuffer();
+    statuses.push(response.status);
+  }
+  return statuses;
+}
+
+/** `http_requests_total` samples of a Prometheus text scrape, by their label sets. */
+async function scrape(metricsUrl: string): Promise<{ labels: Record<string, string>; value: number }[]> {
+  const response = await fetch(metricsUrl);
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+  const text = await response.text();
+  expect(text).toContain("# TYPE http_requests_total counter");
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("http_requests_total{"))
+    .map((line) => {
+      const [, labelText = "", value = "NaN"] = /^http_requests_total\{(.*)\} (\S+)/.exec(line) ?? [];
+      const labels = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+      return { labels, value: Number(value) };
+    });
+}
+
+const share = (statuses: number[], status: number) =>
+  statuses.filter((seen) => seen === status).length / statuses.length;
+
+describe("startSampleService", () => {
+  it("v1.2.0 fails about 30 % of 200 requests with 500, v1.1.0 none", async () => {
+    const bad = await start({ version: "v1.2.0" });
+    const good = await start({ version: "v1.1.0" });
+    const badStatuses = await hit(bad.url, 200);
+    const goodStatuses = await hit(good.url, 200);
+    expect(share(badStatuses, 500)).toBeGreaterThanOrEqual(0.25);
+    expect(share(badStatuses, 500)).toBeLessThanOrEqual(0.35);
+    expect(share(badStatuses, 500) + share(badStatuses, 200)).toBe(1);
+    expect(share(goodStatuses, 200)).toBe(1);
+    expect(bad.errorRate).toBe(0.3);
+  });
+
+  it("takes its behaviour from a version table a test can extend, or an explicit rate", async () => {
+    const custom = await start({ version: "v2.0.0", versions: { "v2.0.0": { errorRate: 0.5 } } });
+    expect(share(await hit(custom.url, 100), 500)).toBeCloseTo(0.5, 1);
+    const overridden = await start({ version: "v1.1.0", errorRate: 1 });
+    expect(share(await hit(overridden.url, 20), 500)).toBe(1);
+    await expect(startSampleService({ version: "v9.9.9" })).rejects.toBeInstanceOf(BadInputError);
+    await expect(startSampleService({ version: "v1.1.0", errorRate: 1.5 })).rejects.toThrow(/0\.\.1/);
+  });
+
+  it("counts answers in http_requests_total{service,status} on /metrics", async () => {
+    const service = await start({ version: "v1.2.0", service: "payments" });
+    const statuses = await hit(service.url, 50);
+    const samples = await scrape(service.metricsUrl);
+    const count = (status: string) =>
+      samples.find((sample) => sample.labels.service === "payments" && sample.labels.status === status)
+        ?.value;
+    expect(count("500")).toBe(statuses.filter((status) => status === 500).length);
+    expect(count("200")).toBe(statuses.filter((status) => status === 200).length);
+    expect(count("500")).toBeGreaterThan(0);
+    expect(samples.every((sample) => sample.labels.version === "v1.2.0")).toBe(true);
+    // Scrapes and health checks are not requests of the service.
+    const health = await fetch(`${service.url}/healthz`);
+    expect(await health.json()).toEqual({ service: "payments", version: "v1.2.0" });
+    const again = await scrape(service.metricsUrl);
+    expect(again.reduce((sum, sample) => sum + sample.value, 0)).toBe(50);
+  });
+
+  it("with selfLoad, produces its error rate without an outside client", async () => {
+    const service = await start({ version: "v1.2.0", selfLoad: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const samples = await scrape(service.metricsUrl);
+    const total = samples.reduce((sum, sample) => sum + sample.value, 0);
+    const failed = samples.find((sample) => sample.labels.status === "500")?.value ?? 0;
+    expect(total).toBeGreaterThanOrEqual(20);
+    expect(failed / total).toBeGreaterThan(0.2);
+    expect(failed / total).toBeLessThan(0.4);
+  });
+});
+
+describe("sampleServiceProcess", () => {
+  it("runs in a child process and restarts at another version on the same port", async () => {
+    const service = await sampleServiceProcess({ version: "v1.2.0" });
+    services.push(service);
+    const firstPid = service.pid;
+    expect(firstPid).not.toBe(process.pid);
+    expect(await (await fetch(`${service.url}/healthz`)).json()).toEqual({
+      service: "checkout",
+      version: "v1.2.0",
+    });
+    expect(share(await hit(service.url, 50), 500)).toBeCloseTo(0.3, 1);
+
+    await service.restart("v1.1.0");
+    expect(service.pid).not.toBe(firstPid);
+    expect(service.version).toBe("v1.1.0");
+    expect(service.starts).toBe(2);
+    expect(await (await fetch(`${service.url}/healthz`)).json()).toEqual({
+      service: "checkout",
+      version: "v1.1.0",
+    });
+    expect(share(await hit(service.url, 50), 200)).toBe(1);
+    // A new process: its counters start again, under the same scrape target.
+    const samples = await scrape(service.metricsUrl);
+    expect(samples.map((sample) => [sample.labels.version, sample.labels.status, sample.value])).toEqual([
+      ["v1.1.0", "200", 50],
+    ]);
+
+    await expect(service.restart("v9.9.9")).rejects.toBeInstanceOf(BadInputError);
+    expect(service.version).toBe("v1.1.0");
+    await service.stop();
+    await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
+  });
+});
