@@ -488,6 +488,20 @@ describe("builtinPolicy", () => {
     }
   });
 
+  it("with restartThreshold false rolls back on the error rate alone, restarts unknown", () => {
+    const decision = decideBuiltin(errorRate({ metrics: { error_rate: 0.3 } }), { restartThreshold: false });
+    expect(decision).toMatchObject({ action: "rollback" });
+    expect(decision.reason).toBe(`error rate 0.3 > 0.05: roll back to ${previousImage}`);
+    const low = decideBuiltin(errorRate({ metrics: { error_rate: 0.01 } }), { restartThreshold: false });
+    expect(low).toMatchObject({ action: "none", escalate: false });
+    const unknown = decideBuiltin(errorRate({ metrics: {} }), { restartThreshold: false });
+    expect(unknown).toMatchObject({
+      action: "none",
+      escalate: true,
+      reason: "cannot decide on rollback: metrics unknown: error_rate",
+    });
+  });
+
   it("with maxRollbacks 0 never rolls back on its own", () => {
     const decision = decideBuiltin(errorRate(), { maxRollbacks: 0 });
     expect(decision).toMatchObject({ action: "none", escalate: true });

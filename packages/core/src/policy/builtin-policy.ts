@@ -11,10 +11,11 @@ export interface BuiltinPolicySettings {
    */
   readonly errorRateThreshold?: number;
   /**
-   * Roll back only when `metrics.restart_count` is above this count.
+   * Roll back only when `metrics.restart_count` is above this count. `false`: restarts are no
+   * condition (a service that degrades without crashing), and `restart_count` may be unknown.
    * @default 3
    */
-  readonly restartThreshold?: number;
+  readonly restartThreshold?: number | false;
   /**
    * Scale up only when `metrics.cpu_usage` is above this share of the limit.
    * @default 0.8
@@ -60,8 +61,11 @@ function resolveSettings(settings: BuiltinPolicySettings): BuiltinPolicyConfig {
       path: key,
     });
   };
-  for (const key of ["errorRateThreshold", "restartThreshold", "cpuThreshold"] as const) {
+  for (const key of ["errorRateThreshold", "cpuThreshold"] as const) {
     if (!Number.isFinite(config[key])) invalid(key, "a finite number");
+  }
+  if (config.restartThreshold !== false && !Number.isFinite(config.restartThreshold)) {
+    invalid("restartThreshold", "a finite number or false");
   }
   // 0 is allowed: never roll back on its own, always escalate instead.
   if (!Number.isInteger(config.maxRollbacks) || config.maxRollbacks < 0)
@@ -121,14 +125,27 @@ function decideRollback(input: DecisionInput, config: BuiltinPolicyConfig): Deci
   }
   const errorRate = input.metrics.error_rate;
   const restarts = input.metrics.restart_count;
-  if (errorRate === undefined || restarts === undefined) {
-    const missing = [errorRate === undefined && "error_rate", restarts === undefined && "restart_count"];
+  const needRestarts = config.restartThreshold !== false;
+  if (errorRate === undefined || (needRestarts && restarts === undefined)) {
+    const missing = [
+      errorRate === undefined && "error_rate",
+      needRestarts && restarts === undefined && "restart_count",
+    ];
     const names = missing.filter((name) => name !== false).join(", ");
     return none(`cannot decide on rollback: metrics unknown: ${names}`, true);
   }
-  const measured = `error rate ${errorRate} (threshold ${config.errorRateThreshold}) and ${restarts} restarts (threshold ${config.restartThreshold})`;
-  if (errorRate <= config.errorRateThreshold || restarts <= config.restartThreshold) {
-    return none(`${measured}: both must exceed their threshold to roll back`);
+  const restartPart =
+    config.restartThreshold === false
+      ? ""
+      : ` and ${restarts} restarts (threshold ${config.restartThreshold})`;
+  const measured = `error rate ${errorRate} (threshold ${config.errorRateThreshold})${restartPart}`;
+  const restartsLow = config.restartThreshold !== false && (restarts ?? 0) <= config.restartThreshold;
+  if (errorRate <= config.errorRateThreshold || restartsLow) {
+    return none(
+      config.restartThreshold === false
+        ? `${measured}: the error rate must exceed its threshold to roll back`
+        : `${measured}: both must exceed their threshold to roll back`,
+    );
   }
   const recent = countRecentRollbacks(input, config.rollbackWindowMs);
   if (recent >= config.maxRollbacks) {
@@ -137,7 +154,10 @@ function decideRollback(input: DecisionInput, config: BuiltinPolicyConfig): Deci
       true,
     );
   }
-  const exceeded = `error rate ${errorRate} > ${config.errorRateThreshold} and ${restarts} restarts > ${config.restartThreshold}`;
+  const exceeded =
+    config.restartThreshold === false
+      ? `error rate ${errorRate} > ${config.errorRateThreshold}`
+      : `error rate ${errorRate} > ${config.errorRateThreshold} and ${restarts} restarts > ${config.restartThreshold}`;
   const previous = input.deployment?.previous_image;
   if (previous === null) return none(`${exceeded}, but there is no previous version to roll back to`, true);
   if (previous !== undefined && (input.deployment?.quarantined ?? []).includes(previous)) {
