@@ -96,9 +96,16 @@ describe("changeRequestText", () => {
 
   it("shows the query an enricher recorded for a metric", () => {
     const withQueries = makeDecisionInput({
-      facts: { prometheus: { queries: { error_rate: { query: "sum(rate(x[5m]))", status: "ok", value: 0.3 } } } },
+      facts: {
+        prometheus: { queries: { error_rate: { query: "sum(rate(x[5m]))", status: "ok", value: 0.3 } } },
+      },
     });
-    const { body } = changeRequestText({ incident, decision, plan, input: { ...withQueries, metrics: input.metrics } });
+    const { body } = changeRequestText({
+      incident,
+      decision,
+      plan,
+      input: { ...withQueries, metrics: input.metrics },
+    });
     expect(body).toContain("| error\\_rate | 0.3 | `sum(rate(x[5m]))` |");
     expect(body).toContain("| restart\\_count | 5 | query unknown |");
   });

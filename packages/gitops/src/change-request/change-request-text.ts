@@ -171,7 +171,12 @@ function queryOf(input: DecisionInput, metric: string): string | undefined {
     const queries = facts.queries;
     if (typeof queries !== "object" || queries === null || Array.isArray(queries)) continue;
     const entry = queries[metric];
-    if (typeof entry === "object" && entry !== null && !Array.isArray(entry) && typeof entry.query === "string") {
+    if (
+      typeof entry === "object" &&
+      entry !== null &&
+      !Array.isArray(entry) &&
+      typeof entry.query === "string"
+    ) {
       return entry.query;
     }
   }

@@ -1,0 +1,158 @@
+import type { AuditEvent, Incident, IncidentState, Store } from "@selfheal/core";
+import { auditChain, type ChainStep } from "./audit-chain.js";
+
+/** What an incident came to, for people: its closed state, `failed` after a failed action, or `open`. */
+export type AuditOutcome =
+  | "resolved"
+  | "failed"
+  | "suppressed"
+  | "escalated"
+  | "cancelled"
+  | "no_action"
+  | "open";
+
+/** Which incidents {@link auditReport} covers. All fields narrow; none means all. */
+export interface AuditQuery {
+  readonly service?: string;
+  /** Only incidents opened at or after this time (RFC 3339). */
+  readonly since?: string;
+  /** Only incidents opened before this time (RFC 3339). */
+  readonly until?: string;
+  readonly outcome?: AuditOutcome;
+}
+
+/** One incident of the ledger. */
+export interface AuditIncident {
+  readonly id: string;
+  readonly service: string;
+  readonly alertname: string;
+  readonly state: IncidentState;
+  readonly outcome: AuditOutcome;
+  readonly openedAt: string;
+  readonly closedAt?: string;
+  /** The action decided (`rollback`), or `none`. */
+  readonly action?: string;
+  /** Why it ended so, in words. */
+  readonly reason?: string;
+  /** Signal → decision → change → sync → verification, as far as it got. */
+  readonly chain: readonly ChainStep[];
+  /** Time to recovery: from the first alert's start to the verified fix. Only for resolved incidents. */
+  readonly mttrMs?: number;
+  /** The change request, when one was opened. */
+  readonly changeRequest?: string;
+}
+
+/** The ledger of one service. */
+export interface ServiceSummary {
+  readonly service: string;
+  readonly incidents: number;
+  readonly resolved: number;
+  readonly failed: number;
+  /** resolved / (resolved + failed): incidents where an action was carried out. `undefined` when none was. */
+  readonly successRate?: number;
+  /** Median MTTR of resolved incidents. */
+  readonly mttrP50Ms?: number;
+}
+
+/** What {@link auditReport} returns. */
+export interface AuditReport {
+  /** Oldest first. */
+  readonly incidents: readonly AuditIncident[];
+  /** By service name. */
+  readonly services: readonly ServiceSummary[];
+}
+
+/** The outcome of an incident: `failed` means an action ran and did not fix the symptom. */
+export function outcomeOf(incident: Incident): AuditOutcome {
+  switch (incident.state) {
+    case "resolved":
+    case "suppressed":
+    case "cancelled":
+    case "no_action":
+      return incident.state;
+    case "escalated":
+      // An escalation after an action was carried out is a failed remediation.
+      return incident.result === undefined ? "escalated" : "failed";
+    case "failed":
+      return "failed";
+    default:
+      return "open";
+  }
+}
+
+/**
+ * The audit ledger of a store: each incident with its chain and outcome, and per service the
+ * count, success rate and median MTTR. Reads only (`listIncidents`, `listEvents`).
+ */
+export async function auditReport(store: Store, query: AuditQuery = {}): Promise<AuditReport> {
+  const incidents = await store.listIncidents({
+    ...(query.service === undefined ? {} : { service: query.service }),
+    ...(query.since === undefined ? {} : { since: query.since }),
+    ...(query.until === undefined ? {} : { until: query.until }),
+  });
+  const selected = incidents
+    .filter((incident) => query.outcome === undefined || outcomeOf(incident) === query.outcome)
+    .sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+  const rows: AuditIncident[] = [];
+  for (const incident of selected) {
+    const events = await store.listEvents({ incidentId: incident.id });
+    rows.push(auditIncident(incident, events));
+  }
+  return { incidents: rows, services: summarize(rows) };
+}
+
+function auditIncident(incident: Incident, events: readonly AuditEvent[]): AuditIncident {
+  const outcome = outcomeOf(incident);
+  const reason = incident.closeReason ?? incident.suppression?.detail ?? incident.decision?.reason;
+  const recovered = outcome === "resolved" ? (incident.closedAt ?? lastAt(events)) : undefined;
+  const mttrMs =
+    recovered === undefined ? undefined : Math.max(0, Date.parse(recovered) - Date.parse(incident.startsAt));
+  return {
+    id: incident.id,
+    service: incident.service,
+    alertname: incident.alertname,
+    state: incident.state,
+    outcome,
+    openedAt: incident.openedAt,
+    ...(incident.closedAt === undefined ? {} : { closedAt: incident.closedAt }),
+    ...(incident.decision === undefined ? {} : { action: incident.decision.action }),
+    ...(reason === undefined ? {} : { reason }),
+    chain: auditChain(incident, events),
+    ...(mttrMs === undefined ? {} : { mttrMs }),
+    ...(incident.result?.changeRequest === undefined
+      ? {}
+      : { changeRequest: incident.result.changeRequest.url }),
+  };
+}
+
+function lastAt(events: readonly AuditEvent[]): string | undefined {
+  return events.at(-1)?.at;
+}
+
+function summarize(rows: readonly AuditIncident[]): ServiceSummary[] {
+  const byService = new Map<string, AuditIncident[]>();
+  for (const row of rows) byService.set(row.service, [...(byService.get(row.service) ?? []), row]);
+  return [...byService.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([service, list]) => {
+      const resolved = list.filter((row) => row.outcome === "resolved").length;
+      const failed = list.filter((row) => row.outcome === "failed").length;
+      const mttrs = list.flatMap((row) => (row.mttrMs === undefined ? [] : [row.mttrMs]));
+      const p50 = median(mttrs);
+      return {
+        service,
+        incidents: list.length,
+        resolved,
+        failed,
+        ...(resolved + failed === 0 ? {} : { successRate: resolved / (resolved + failed) }),
+        ...(p50 === undefined ? {} : { mttrP50Ms: p50 }),
+      };
+    });
+}
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}

@@ -1,0 +1,132 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { formatMs, StoreError, toMs } from "@selfheal/core";
+import { type AuditOutcome, type AuditReport, auditReport } from "../audit/audit-report.js";
+import { wireStore } from "../wire/wire-store.js";
+import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
+import { commandConfig } from "./command-config.js";
+import { progress } from "./progress.js";
+
+const outcomes: readonly AuditOutcome[] = [
+  "resolved",
+  "failed",
+  "suppressed",
+  "escalated",
+  "cancelled",
+  "no_action",
+  "open",
+];
+
+/** `selfheal audit`: the ledger of the configured store, as tables or JSON. */
+export async function auditCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      config: { type: "string", short: "c" },
+      service: { type: "string" },
+      since: { type: "string" },
+      until: { type: "string" },
+      outcome: { type: "string" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const outcome = values.outcome;
+  if (outcome !== undefined && !isOutcome(outcome)) {
+    throw new UsageError(
+      `--outcome: expected one of ${outcomes.join(", ")}, got ${JSON.stringify(outcome)}`,
+      "audit",
+    );
+  }
+  const now = new Date();
+  const since = values.since === undefined ? undefined : timeOption("--since", values.since, now);
+  const until = values.until === undefined ? undefined : timeOption("--until", values.until, now);
+  const loaded = await commandConfig(io, values.config);
+  const fileDir =
+    loaded.config.store.file === undefined
+      ? undefined
+      : resolve(loaded.baseDir, loaded.config.store.file.dir);
+  // Opening a file store creates its folder: reading must not.
+  if (fileDir !== undefined && !existsSync(fileDir)) throw new StoreError(`no state folder at ${fileDir}`);
+  const store = wireStore(loaded.config.store, loaded.baseDir);
+  const reading = progress(io, values.json !== true).step(`reading ${store.name}`);
+  try {
+    const report = await auditReport(store, {
+      ...(values.service === undefined ? {} : { service: values.service }),
+      ...(since === undefined ? {} : { since }),
+      ...(until === undefined ? {} : { until }),
+      ...(outcome === undefined ? {} : { outcome }),
+    });
+    reading.done(`${report.incidents.length} incident${report.incidents.length === 1 ? "" : "s"}`);
+    io.stdout(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatAudit(report));
+    return exitCodes.ok;
+  } catch (error) {
+    reading.fail();
+    throw error;
+  } finally {
+    await store.close();
+  }
+}
+
+function isOutcome(value: string): value is AuditOutcome {
+  return outcomes.some((known) => known === value);
+}
+
+/** An RFC 3339 time, or a duration ago (`24h`). */
+function timeOption(name: string, value: string, now: Date): string {
+  if (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value)))
+    return new Date(value).toISOString();
+  try {
+    return new Date(now.getTime() - toMs(value, name)).toISOString();
+  } catch {
+    throw new UsageError(
+      `${name}: expected an RFC 3339 time or a duration such as 24h, got ${JSON.stringify(value)}`,
+      "audit",
+    );
+  }
+}
+
+/** The report as two text tables: incidents (each with its chain), then services. */
+export function formatAudit(report: AuditReport): string {
+  const rows = report.incidents.map((incident) => [
+    incident.openedAt.replace(/\.\d+Z$/, "Z"),
+    incident.service,
+    incident.alertname,
+    incident.action ?? "-",
+    incident.outcome,
+    incident.mttrMs === undefined ? "-" : formatMs(incident.mttrMs),
+    incident.chain
+      .map(
+        (step) => `${step.stage}${step.status === "ok" ? "" : `(${step.status})`} ${step.at.slice(11, 19)}`,
+      )
+      .join(" → "),
+  ]);
+  const services = report.services.map((service) => [
+    service.service,
+    String(service.incidents),
+    String(service.resolved),
+    String(service.failed),
+    service.successRate === undefined ? "-" : `${Math.round(service.successRate * 100)}%`,
+    service.mttrP50Ms === undefined ? "-" : formatMs(service.mttrP50Ms),
+  ]);
+  return [
+    table(["OPENED", "SERVICE", "ALERT", "ACTION", "OUTCOME", "MTTR", "CHAIN"], rows),
+    "",
+    table(["SERVICE", "INCIDENTS", "RESOLVED", "FAILED", "SUCCESS", "MTTR P50"], services),
+    "",
+  ].join("\n");
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  if (rows.length === 0) return `${header.join("  ")}\n(none)`;
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join("  ");
+  return [line(header), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,49 @@
+import { BadInputError } from "@selfheal/core";
+
+/** Exit codes of `selfheal`: documented in `--help` and the README. */
+export const exitCodes = {
+  /** Done. */
+  ok: 0,
+  /** Something failed while running (a server unreachable, a store error). */
+  failure: 1,
+  /** Bad usage or config: unknown option, invalid `selfheal.yaml`, unreadable input file. */
+  usage: 2,
+} as const;
+
+/** Where a command reads and writes: the process's streams, or a test's buffers. */
+export interface CliIo {
+  /** Write to standard output (results). */
+  readonly stdout: (text: string) => void;
+  /** Write to standard error (progress, logs, errors). */
+  readonly stderr: (text: string) => void;
+  /** Whether standard error is a terminal (animated progress). */
+  readonly interactive: boolean;
+  readonly env: NodeJS.ProcessEnv;
+  /** Folder relative paths on the command line are taken from. */
+  readonly cwd: string;
+  /** Aborted when the process is asked to stop (SIGINT, SIGTERM): ends `run`. */
+  readonly stop: AbortSignal;
+}
+
+/** The real process's streams and signals. */
+export function processIo(stop: AbortSignal): CliIo {
+  return {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    interactive: process.stderr.isTTY === true,
+    env: process.env,
+    cwd: process.cwd(),
+    stop,
+  };
+}
+
+/** Wrong command-line usage: exit code 2 with the command's help. */
+export class UsageError extends BadInputError {
+  /** The command whose help to show. */
+  readonly command: string;
+  constructor(message: string, command: string) {
+    super(message);
+    this.name = "UsageError";
+    this.command = command;
+  }
+}

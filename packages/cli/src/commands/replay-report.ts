@@ -1,0 +1,149 @@
+import type { AuditEvent, Incident, JsonObject, RemediationPlan } from "@selfheal/core";
+
+/** What the guardrails said about a decision. */
+export interface ReplayVerdict {
+  /** `allowed`: every guardrail passed (the action would run); `suppressed`; `not_checked`: no action to check. */
+  readonly verdict: "allowed" | "suppressed" | "not_checked";
+  readonly reason?: string;
+  readonly detail: string;
+}
+
+/** The change request a plan would open (gitops plans), or the commit it would push. */
+export interface ReplayChangeRequest {
+  readonly mode?: string;
+  readonly branch?: string;
+  readonly base?: string;
+  readonly title?: string;
+  readonly body?: string;
+  readonly labels?: readonly string[];
+}
+
+/** One incident of a replay. */
+export interface ReplayIncident {
+  readonly id: string;
+  readonly service: string;
+  readonly alertname: string;
+  /** Where the dry run left it (`suppressed` with reason `dry_run` when the action was planned). */
+  readonly state: string;
+  readonly decisionInput?: JsonObject;
+  readonly decision?: JsonObject;
+  readonly guardrails: ReplayVerdict;
+  readonly plan?: {
+    readonly summary: string;
+    readonly changes: RemediationPlan["changes"];
+    readonly changeRequest?: ReplayChangeRequest;
+  };
+  /** Why it ended so, in words. */
+  readonly reason?: string;
+}
+
+/** The incidents of a replay, from the memory store it ran on. */
+export function replayIncident(incident: Incident, events: readonly AuditEvent[]): ReplayIncident {
+  const decided = events.findLast(
+    (event) => event.type === "decision.made" || event.type === "decision.failed",
+  );
+  const planned = events.findLast((event) => event.type === "remediation.planned");
+  const input = objectOf(decided?.data?.input);
+  const decision = objectOf(decided?.data?.decision);
+  const plan = objectOf(planned?.data?.plan) as RemediationPlan | undefined;
+  const gitops = objectOf(objectOf(plan?.details)?.gitops);
+  const reason = incident.closeReason ?? incident.suppression?.detail;
+  return {
+    id: incident.id,
+    service: incident.service,
+    alertname: incident.alertname,
+    state: incident.state,
+    ...(input === undefined ? {} : { decisionInput: input }),
+    ...(decision === undefined ? {} : { decision }),
+    guardrails: verdictOf(incident),
+    ...(plan === undefined
+      ? {}
+      : {
+          plan: {
+            summary: plan.summary,
+            changes: plan.changes,
+            ...(gitops === undefined ? {} : { changeRequest: changeRequestOf(gitops) }),
+          },
+        }),
+    ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+function verdictOf(incident: Incident): ReplayVerdict {
+  const suppression = incident.suppression;
+  if (suppression?.reason === "dry_run") {
+    return { verdict: "allowed", detail: "every guardrail passed; dry run: planned, not carried out" };
+  }
+  if (suppression !== undefined) {
+    return { verdict: "suppressed", reason: suppression.reason, detail: suppression.detail };
+  }
+  return { verdict: "not_checked", detail: "no action to check" };
+}
+
+function changeRequestOf(gitops: JsonObject): ReplayChangeRequest {
+  const text = (key: string) => (typeof gitops[key] === "string" ? { [key]: gitops[key] } : {});
+  const labels = Array.isArray(gitops.labels)
+    ? gitops.labels.filter((label) => typeof label === "string")
+    : undefined;
+  return {
+    ...text("mode"),
+    ...text("branch"),
+    ...text("base"),
+    ...text("title"),
+    ...text("body"),
+    ...(labels === undefined ? {} : { labels }),
+  };
+}
+
+function objectOf(value: unknown): JsonObject | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as JsonObject)
+    : undefined;
+}
+
+/** A replay for people: one block per incident. */
+export function formatReplay(incidents: readonly ReplayIncident[]): string {
+  if (incidents.length === 0) return "No incident: the payload holds no firing alert.\n";
+  return incidents.map(formatIncident).join("\n");
+}
+
+function formatIncident(incident: ReplayIncident): string {
+  const lines = [`Incident ${incident.id} (${incident.service} / ${incident.alertname}): ${incident.state}`];
+  const section = (title: string, body: string) => lines.push("", `== ${title}`, body.trimEnd());
+  if (incident.decisionInput !== undefined)
+    section("decision input", JSON.stringify(incident.decisionInput, null, 2));
+  if (incident.decision !== undefined) {
+    const { action, reason, params } = incident.decision;
+    section("decision", `${String(action)}: ${String(reason)}\nparams: ${JSON.stringify(params ?? {})}`);
+  }
+  const verdict = incident.guardrails;
+  section(
+    "guardrails",
+    `${verdict.verdict}${verdict.reason === undefined ? "" : ` (${verdict.reason})`}: ${verdict.detail}`,
+  );
+  const plan = incident.plan;
+  if (plan !== undefined) {
+    section("plan", plan.summary);
+    for (const change of plan.changes) section(`diff ${change.target}`, change.diff ?? change.description);
+    const request = plan.changeRequest;
+    if (request !== undefined) {
+      const head =
+        request.mode === "direct"
+          ? `direct commit to ${request.base ?? "the branch"}`
+          : `change request ${request.branch ?? ""} → ${request.base ?? ""}`;
+      section(
+        "change request",
+        [
+          head,
+          `title: ${request.title ?? ""}`,
+          `labels: ${(request.labels ?? []).join(", ")}`,
+          "",
+          request.body ?? "",
+        ].join("\n"),
+      );
+    }
+  } else if (incident.reason !== undefined) {
+    section("outcome", incident.reason);
+  }
+  return `${lines.join("\n")}\n`;
+}

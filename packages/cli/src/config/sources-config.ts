@@ -1,0 +1,134 @@
+import { z } from "zod";
+import { DurationConfig, HttpUrl, NotificationKinds, Port, StringMap } from "./schema-parts.js";
+
+/** `listen`: where the controller's HTTP server (webhooks, `/healthz`, `/readyz`) answers. */
+export const ListenConfig = z.strictObject({
+  host: z.string().min(1).default("0.0.0.0").describe("Address to listen on."),
+  port: Port.default(9090).describe("Port to listen on; 0 lets the system choose."),
+});
+
+/** `sources`: where signals come from. */
+export const SourcesConfig = z.strictObject({
+  alertmanager: z
+    .strictObject({
+      path: z
+        .string()
+        .regex(/^\//, "expected a path starting with /")
+        .default("/webhook/alertmanager")
+        .describe("Path of the webhook."),
+      bearerToken: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Token Alertmanager must send as `Authorization: Bearer`; keep it in an environment variable.",
+        ),
+      serviceLabel: z.string().min(1).default("service").describe("Label naming the service."),
+      maxBodyBytes: z.number().int().positive().optional().describe("Largest payload accepted."),
+    })
+    .optional()
+    .describe("The Alertmanager webhook (webhook_configs[].url points here)."),
+});
+
+/** `enrich`: facts added before deciding. */
+export const EnrichConfig = z.strictObject({
+  prometheus: z
+    .strictObject({
+      url: HttpUrl.describe("Prometheus base URL."),
+      bearerToken: z.string().min(1).optional(),
+      queries: z
+        .record(z.string(), z.string().nullable())
+        .optional()
+        .describe("PromQL per metric name, merged over the defaults; null drops a default."),
+      window: z.string().min(1).default("5m").describe("The range {{window}} stands for."),
+      timeout: DurationConfig.default("5s").describe("Time limit of the whole enricher."),
+      queryTimeout: DurationConfig.default("2s").describe("Time limit of each query."),
+      levelCheck: z
+        .boolean()
+        .default(true)
+        .describe("Cancel the incident when its alert condition no longer holds."),
+      alertExpressions: z.record(z.string(), z.string().nullable()).optional(),
+    })
+    .optional()
+    .describe("Metrics from Prometheus (error_rate, restart_count, cpu_usage)."),
+  gitopsDeployment: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Read the deployment (image, previous image, replicas) from the config repo of remediate.gitops.",
+    ),
+});
+
+/** `verify`: checks that an action worked. */
+export const VerifyConfig = z.strictObject({
+  argocd: z
+    .strictObject({
+      url: HttpUrl.describe("Argo CD API base URL."),
+      token: z.string().min(1).optional().describe("Argo CD API token; keep it in an environment variable."),
+      app: z
+        .string()
+        .min(1)
+        .default("{service}")
+        .describe("Application name; {service} and {alertname} are replaced."),
+      project: z.string().min(1).optional(),
+      appNamespace: z.string().min(1).optional(),
+      ca: z.string().min(1).optional().describe("CA certificate: PEM text, or the path of a PEM file."),
+      insecure: z.boolean().default(false).describe("Skip TLS verification (never in production)."),
+      sync: z.boolean().default(false).describe("Also start a sync (for applications without auto-sync)."),
+      refreshAfterPush: z
+        .boolean()
+        .default(true)
+        .describe("Ask Argo CD to refresh right after a change lands."),
+      timeout: DurationConfig.default("10m").describe("Most time the sync check may take."),
+      degradedGrace: DurationConfig.default("30s"),
+    })
+    .optional()
+    .describe("Wait until Argo CD has synced our commit and the application is Healthy."),
+  prometheusRecovery: z
+    .strictObject({
+      url: HttpUrl.optional().describe("Prometheus base URL. @default enrich.prometheus.url"),
+      bearerToken: z.string().min(1).optional(),
+      query: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("PromQL that must stay below `below`. @default the error rate"),
+      below: z.number().default(0.05),
+      hold: DurationConfig.default("30s").describe("How long it must stay below."),
+      deadline: DurationConfig.default("10m").describe("Give up (failed) after this long."),
+      interval: DurationConfig.default("1s"),
+      window: z.string().min(1).default("5m"),
+    })
+    .optional()
+    .describe("Wait until the symptom is gone: a PromQL expression stays below a threshold."),
+});
+
+/** `notify`: tell people. */
+export const NotifyConfig = z.strictObject({
+  slack: z
+    .strictObject({
+      url: HttpUrl.describe("Slack incoming webhook URL; keep it in an environment variable."),
+      kinds: NotificationKinds.optional(),
+    })
+    .optional(),
+  webhook: z
+    .strictObject({
+      url: HttpUrl,
+      headers: StringMap.optional(),
+      kinds: NotificationKinds.optional(),
+    })
+    .optional()
+    .describe("A generic JSON webhook."),
+});
+
+/** `telemetry`: metrics exported for Prometheus to scrape. */
+export const TelemetryConfig = z.strictObject({
+  prometheus: z
+    .strictObject({
+      host: z.string().min(1).default("0.0.0.0"),
+      port: Port.default(9464),
+      path: z.string().regex(/^\//, "expected a path starting with /").default("/metrics"),
+    })
+    .optional()
+    .describe("Serve OpenTelemetry metrics in the Prometheus format on their own port."),
+});

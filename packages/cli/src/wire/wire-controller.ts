@@ -1,0 +1,95 @@
+import { type ControllerSettings, jsonLogger, type Logger, type Store } from "@selfheal/core";
+import type { GitWorkspace } from "@selfheal/gitops";
+import type { SelfhealConfig } from "../config/selfheal-config.js";
+import { wireEnrichers } from "./wire-enrichers.js";
+import { wireGuardrails } from "./wire-guardrails.js";
+import { wireNotifiers } from "./wire-notifiers.js";
+import { wirePolicy } from "./wire-policy.js";
+import { wireGitopsRemediator, wireWorkspace } from "./wire-remediate.js";
+import { wireSources } from "./wire-sources.js";
+import { wireStore } from "./wire-store.js";
+import { type WiredTelemetry, wireTelemetry } from "./wire-telemetry.js";
+import { wireVerifiers } from "./wire-verifiers.js";
+
+/** Options of {@link wireController}. */
+export interface WireOptions {
+  /** Folder relative paths of the config are taken from (the config file's folder). */
+  readonly baseDir: string;
+  /** @default jsonLogger at `controller.logLevel` */
+  readonly logger?: Logger;
+  /** Use this store instead of the configured one (replay uses a memory store). */
+  readonly store?: Store;
+  /** Keep the warm clone here instead of `remediate.gitops.repo.dir`. */
+  readonly workspaceDir?: string;
+  /** Force dry run on or off, whatever `guardrails.dryRun` says. */
+  readonly dryRun?: boolean;
+  /** Leave out notifiers, verifiers and the telemetry exporter (replay: nothing may go out). */
+  readonly sideEffects?: boolean;
+  /** Environment read at run time (kill switch variable). @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** `createController` settings built from a config, and what to release afterwards. */
+export interface WiredController {
+  readonly settings: ControllerSettings;
+  /** The config repo's workspace, when `remediate.gitops` is configured. */
+  readonly workspace?: GitWorkspace;
+  /** The telemetry exporter, when `telemetry.prometheus` is configured. */
+  readonly telemetry?: WiredTelemetry;
+  /** Release what the wiring opened (the OPA pool, the metrics server). Not the store: the controller closes it. */
+  close(): Promise<void>;
+}
+
+/** Build every adapter of `config` with its factory, ready for `createController`. */
+export async function wireController(config: SelfhealConfig, options: WireOptions): Promise<WiredController> {
+  const sideEffects = options.sideEffects ?? true;
+  const logger = options.logger ?? jsonLogger({ level: config.controller.logLevel });
+  const gitops = config.remediate.gitops;
+  const workspace =
+    gitops === undefined ? undefined : wireWorkspace(gitops, options.baseDir, options.workspaceDir);
+  const verify = sideEffects ? await wireVerifiers(config, options.baseDir) : { verifiers: [] };
+  const { policy, close: closePolicy } = wirePolicy(config.policy);
+  const remediator =
+    gitops === undefined || workspace === undefined
+      ? undefined
+      : wireGitopsRemediator(gitops, workspace, verify.afterLanding);
+  const telemetry = sideEffects ? await wireTelemetry(config.telemetry) : undefined;
+  const controller = config.controller;
+  const settings: ControllerSettings = {
+    sources: wireSources(config.sources),
+    enrich: wireEnrichers(config, workspace),
+    policy,
+    ...(remediator === undefined ? {} : { remediate: remediator }),
+    verify: verify.verifiers,
+    notify: sideEffects ? wireNotifiers(config.notify) : [],
+    guardrails: wireGuardrails(
+      config.guardrails,
+      options.baseDir,
+      options.dryRun === undefined ? {} : { dryRun: options.dryRun },
+    ),
+    store: options.store ?? wireStore(config.store, options.baseDir),
+    policyTimeout: config.policy.timeout,
+    logger,
+    ...(controller.incidentKey === undefined ? {} : { incidentKey: controller.incidentKey }),
+    ...(controller.historyWindow === undefined ? {} : { historyWindow: controller.historyWindow }),
+    ...(controller.mergeTimeout === undefined ? {} : { mergeTimeout: controller.mergeTimeout }),
+    ...(controller.maxParallelDecisions === undefined
+      ? {}
+      : { maxParallelDecisions: controller.maxParallelDecisions }),
+    ...(controller.maxPendingDeliveries === undefined
+      ? {}
+      : { maxPendingDeliveries: controller.maxPendingDeliveries }),
+    ...(controller.instanceId === undefined ? {} : { instanceId: controller.instanceId }),
+    ...(telemetry === undefined ? {} : { meterProvider: telemetry.meterProvider }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+  };
+  return {
+    settings,
+    ...(workspace === undefined ? {} : { workspace }),
+    ...(telemetry === undefined ? {} : { telemetry }),
+    async close() {
+      await closePolicy();
+      await telemetry?.close();
+    },
+  };
+}

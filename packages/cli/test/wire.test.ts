@@ -1,0 +1,144 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config files, whose ${VAR} is the feature under test
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "@selfheal/adapter-prometheus/testing";
+import { createController, silentLogger } from "@selfheal/core";
+import { type GitHttpServer, startGitHttpServer } from "@selfheal/gitops/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig, wireController } from "../src/index.js";
+import { checkoutConfigRepo } from "./config-repo.js";
+
+let server: GitHttpServer;
+let folder: string;
+
+beforeAll(async () => {
+  server = await startGitHttpServer();
+  folder = await mkdtemp(join(tmpdir(), "selfheal-cli-wire-"));
+});
+
+afterAll(async () => {
+  await server.close();
+  await rm(folder, { recursive: true, force: true });
+});
+
+describe("wireController", () => {
+  it("wires a controller from a config: file store, builtin policy, gitops on a real git server; /readyz answers", async () => {
+    const repo = await checkoutConfigRepo(server, "wire-config");
+    const config = parseConfig(
+      [
+        "sources:",
+        "  alertmanager:",
+        "    bearerToken: ${AM_TOKEN}",
+        "policy:",
+        "  builtin: { errorRateThreshold: 0.1, rollbackWindow: 1h }",
+        "remediate:",
+        "  gitops:",
+        `    repo: { url: "${repo.url}", dir: repo }`,
+        '    locate: { globs: ["apps/**/*.yaml"] }',
+        "guardrails:",
+        "  rateLimit: { max: 1, window: 1h }",
+        "  killSwitchFile: stop",
+        "store:",
+        "  file: { dir: state, fsync: false }",
+        "",
+      ].join("\n"),
+      "selfheal.yaml",
+      { env: { AM_TOKEN: "am-secret" } },
+    );
+    const wired = await wireController(config, { baseDir: folder, logger: silentLogger });
+    expect(wired.settings.policy.name).toBe("builtin");
+    expect(wired.settings.enrich?.map((enricher) => enricher.name)).toEqual(["gitops"]);
+    expect(wired.settings.sources?.map((source) => source.route?.path)).toEqual(["/webhook/alertmanager"]);
+    expect(wired.settings.guardrails).toMatchObject({
+      rateLimit: { max: 1, window: "1h" },
+      killSwitchFile: join(folder, "stop"),
+    });
+    expect(wired.settings.store?.name).toContain(join(folder, "state"));
+    expect(wired.workspace?.url).toBe(repo.url);
+    expect(await wired.workspace?.refresh(AbortSignal.timeout(20_000))).toMatch(/^[0-9a-f]{40}$/);
+
+    const controller = createController(wired.settings);
+    try {
+      const { url } = await controller.listen({ host: "127.0.0.1", port: 0 });
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      // The webhook wants the configured token.
+      const refused = await fetch(`${url}/webhook/alertmanager`, { method: "POST", body: "{}" });
+      expect(refused.status).toBe(401);
+    } finally {
+      await controller.close();
+      await wired.close();
+    }
+  });
+
+  it("wires OPA, GitHub, Argo CD, Prometheus, notifiers and a postgres store without calling any of them", async () => {
+    const config = parseConfig(
+      [
+        "enrich:",
+        "  prometheus: { url: http://127.0.0.1:1 }",
+        "policy:",
+        "  opa: { url: http://127.0.0.1:1, token: t }",
+        "remediate:",
+        "  gitops:",
+        "    repo: { url: http://127.0.0.1:1/config.git, token: t }",
+        "    forge: { github: { owner: acme, repo: config, token: ghp_x } }",
+        "verify:",
+        "  argocd: { url: https://127.0.0.1:1, token: t, app: '{service}-prod' }",
+        "  prometheusRecovery: { below: 0.01 }",
+        "notify:",
+        "  slack: { url: https://hooks.slack.com/services/x }",
+        "  webhook: { url: https://hooks.example.com/x }",
+        "store:",
+        "  postgres: { connectionString: postgres://selfheal@127.0.0.1:1/selfheal }",
+        "",
+      ].join("\n"),
+      "selfheal.yaml",
+    );
+    const wired = await wireController(config, { baseDir: folder, logger: silentLogger });
+    try {
+      expect(wired.settings.policy.name).toBe("opa:selfheal/decision");
+      expect(wired.settings.enrich?.map((enricher) => enricher.name)).toEqual(["prometheus", "gitops"]);
+      expect(wired.settings.verify?.map((verifier) => [verifier.name, verifier.stage])).toEqual([
+        ["argocd-sync", "sync"],
+        ["prometheus-recovery", "recovery"],
+      ]);
+      expect(wired.settings.notify?.map((notifier) => notifier.name)).toEqual(["slack", "webhook"]);
+      expect(wired.settings.store?.name).toMatch(/^postgres:/);
+    } finally {
+      await wired.settings.store?.close();
+      await wired.close();
+    }
+  });
+
+  it("refuses a forge without change requests in change_request mode as a config problem", async () => {
+    const config = parseConfig(
+      "policy: { builtin: {} }\nremediate:\n  gitops:\n    repo: { url: http://127.0.0.1:1/c.git }\n    mode: change_request\n",
+      "selfheal.yaml",
+    );
+    await expect(wireController(config, { baseDir: folder, logger: silentLogger })).rejects.toThrow(
+      /has no change requests/,
+    );
+  });
+
+  it("serves the controller's OpenTelemetry metrics for Prometheus on telemetry.prometheus", async () => {
+    const port = await freePort();
+    const config = parseConfig(
+      `policy: { builtin: {} }\nstore: { file: { dir: metrics-state, fsync: false } }\ntelemetry:\n  prometheus: { host: 127.0.0.1, port: ${port}, path: /m }\n`,
+      "selfheal.yaml",
+    );
+    const wired = await wireController(config, { baseDir: folder, logger: silentLogger });
+    const controller = createController(wired.settings);
+    try {
+      expect(wired.telemetry?.url).toBe(`http://127.0.0.1:${port}/m`);
+      await controller.start();
+      const answer = await fetch(`http://127.0.0.1:${port}/m`);
+      expect(answer.status).toBe(200);
+      expect(await answer.text()).toMatch(/^# (HELP|TYPE) selfheal_/m);
+    } finally {
+      await controller.close();
+      await wired.close();
+    }
+    await expect(fetch(`http://127.0.0.1:${port}/m`)).rejects.toThrow();
+  });
+});
