@@ -1,13 +1,3 @@
-export { auditChain, type ChainStage, type ChainStep } from "./audit/audit-chain.js";
-export {
-  type AuditIncident,
-  type AuditOutcome,
-  type AuditQuery,
-  type AuditReport,
-  auditReport,
-  outcomeOf,
-  type ServiceSummary,
-} from "./audit/audit-report.js";
 export { runCli } from "./cli.js";
 export { type CliIo, exitCodes, processIo, UsageError } from "./commands/cli-io.js";
 export { ConfigError, type ConfigProblem, formatProblem } from "./config/config-error.js";

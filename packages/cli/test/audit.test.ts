@@ -1,10 +1,16 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createController, fileStore, silentLogger, type Verifier } from "@selfheal/core";
+import {
+  type AuditReport,
+  auditReport,
+  createController,
+  fileStore,
+  silentLogger,
+  type Verifier,
+} from "@selfheal/core";
 import { makeSignal, recordingRemediator, staticPolicy } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuditReport, auditReport } from "../src/index.js";
 import { runInProcess } from "./cli-harness.js";
 
 let folder: string;

@@ -1,3 +1,5 @@
+export * from "./audit/audit-chain.js";
+export * from "./audit/audit-report.js";
 export * from "./errors/selfheal-error.js";
 export * from "./http/request-listener.js";
 export * from "./notify/dispatch-notifications.js";

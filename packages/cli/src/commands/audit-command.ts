@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { formatMs, StoreError, toMs } from "@selfheal/core";
-import { type AuditOutcome, type AuditReport, auditReport } from "../audit/audit-report.js";
+import { type AuditOutcome, type AuditReport, auditReport, formatMs, StoreError, toMs } from "@selfheal/core";
 import { wireStore } from "../wire/wire-store.js";
 import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
 import { commandConfig } from "./command-config.js";

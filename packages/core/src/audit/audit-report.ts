@@ -1,4 +1,4 @@
-import type { AuditEvent, Incident, IncidentState, Store } from "@selfheal/core";
+import type { AuditEvent, Incident, IncidentState, Store } from "../spec/index.js";
 import { auditChain, type ChainStep } from "./audit-chain.js";
 
 /** What an incident came to, for people: its closed state, `failed` after a failed action, or `open`. */

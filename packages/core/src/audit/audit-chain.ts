@@ -1,4 +1,4 @@
-import type { AuditEvent, Incident } from "@selfheal/core";
+import type { AuditEvent, Incident } from "../spec/index.js";
 
 /** The stages of the loop, in order. */
 export type ChainStage = "signal" | "decision" | "change" | "sync" | "verification";

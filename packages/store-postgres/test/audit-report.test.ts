@@ -1,0 +1,78 @@
+import { auditReport, createController, silentLogger, type Verifier } from "@selfheal/core";
+import { makeSignal, recordingRemediator, staticPolicy } from "@selfheal/core/testing";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { openPostgresStore, type PostgresStore } from "../src/index.js";
+import { databaseUrl, dropSchemas, uniqueSchema } from "./helpers.js";
+
+// The audit queries run on any Store: here the ledger a real controller wrote to PostgreSQL.
+const schema = uniqueSchema();
+let store: PostgresStore;
+
+const verdict = (outcome: "passed" | "failed") => ({
+  outcome,
+  reason: `error rate ${outcome}`,
+  observedAt: new Date().toISOString(),
+});
+const recovery: Verifier = {
+  name: "recovery",
+  async verify({ incident }) {
+    return { verifier: "recovery", ...verdict(incident.service === "payments" ? "failed" : "passed") };
+  },
+};
+
+beforeAll(async () => {
+  store = await openPostgresStore({ connectionString: databaseUrl, schema });
+  const controller = createController({
+    store,
+    policy: staticPolicy((input) =>
+      input.service === "search"
+        ? { action: "none", reason: "no rule" }
+        : { action: "rollback", reason: "errors" },
+    ),
+    remediate: recordingRemediator(),
+    verify: [recovery],
+    guardrails: { cooldown: 0 },
+    logger: silentLogger,
+    claimTtl: "5s",
+  });
+  const startsAt = new Date(Date.now() - 30_000).toISOString();
+  await controller.handle([
+    makeSignal({ service: "checkout", startsAt }),
+    makeSignal({ service: "payments", startsAt }),
+    makeSignal({ service: "search", alertname: "HighCPU", startsAt }),
+  ]);
+  await controller.settled();
+});
+
+afterAll(async () => {
+  await store.close();
+  await dropSchemas(schema);
+});
+
+it("gives each incident its chain and MTTR, and per service the success rate", async () => {
+  const report = await auditReport(store);
+  const byService = new Map(report.incidents.map((incident) => [incident.service, incident]));
+  expect(byService.get("checkout")).toMatchObject({ outcome: "resolved", action: "rollback" });
+  expect(byService.get("checkout")?.chain.map((step) => step.stage)).toEqual([
+    "signal",
+    "decision",
+    "change",
+    "verification",
+  ]);
+  expect(byService.get("checkout")?.mttrMs).toBeGreaterThanOrEqual(30_000);
+  expect(byService.get("payments")?.outcome).toBe("failed");
+  expect(report.services.find((service) => service.service === "checkout")).toMatchObject({ successRate: 1 });
+  expect(report.services.find((service) => service.service === "payments")).toMatchObject({ successRate: 0 });
+});
+
+it("filters by service, outcome and time", async () => {
+  expect(
+    (await auditReport(store, { service: "payments" })).incidents.map((incident) => incident.service),
+  ).toEqual(["payments"]);
+  expect(
+    (await auditReport(store, { outcome: "no_action" })).incidents.map((incident) => incident.service),
+  ).toEqual(["search"]);
+  expect(
+    (await auditReport(store, { since: new Date(Date.now() + 60_000).toISOString() })).incidents,
+  ).toEqual([]);
+});
