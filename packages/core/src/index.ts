@@ -14,6 +14,7 @@ export * from "./spec/index.js";
 export * from "./stores/file-store.js";
 export * from "./stores/memory-store.js";
 export { StoreProjection, type StoreRecord } from "./stores/projection.js";
+export { readFileStore } from "./stores/read-file-store.js";
 export * from "./telemetry/instruments.js";
 export { Mutex, Semaphore, sleep, withTimeout } from "./util/async.js";
 export * from "./util/duration.js";

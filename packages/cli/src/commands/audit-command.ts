@@ -1,7 +1,15 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type AuditOutcome, type AuditReport, auditReport, formatMs, StoreError, toMs } from "@selfheal/core";
+import {
+  type AuditOutcome,
+  type AuditReport,
+  auditReport,
+  formatMs,
+  readFileStore,
+  StoreError,
+  toMs,
+} from "@selfheal/core";
 import { wireStore } from "../wire/wire-store.js";
 import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
 import { commandConfig } from "./command-config.js";
@@ -49,7 +57,9 @@ export async function auditCommand(args: readonly string[], io: CliIo): Promise<
       : resolve(loaded.baseDir, loaded.config.store.file.dir);
   // Opening a file store creates its folder: reading must not.
   if (fileDir !== undefined && !existsSync(fileDir)) throw new StoreError(`no state folder at ${fileDir}`);
-  const store = wireStore(loaded.config.store, loaded.baseDir);
+  // A file store is read without its lock, so the audit runs beside the controller that owns it.
+  const store =
+    fileDir === undefined ? wireStore(loaded.config.store, loaded.baseDir) : await readFileStore(fileDir);
   const reading = progress(io, values.json !== true).step(`reading ${store.name}`);
   try {
     const report = await auditReport(store, {

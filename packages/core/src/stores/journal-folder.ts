@@ -56,9 +56,16 @@ export interface LoadedFolder {
  * order. Only the newest journal may end in a torn write (it is cut off); anything else that
  * does not read is an error naming the file and line. Removes what a crashed compaction left.
  */
-export async function loadFolder(dir: string, logger: Logger): Promise<LoadedFolder> {
+export async function loadFolder(
+  dir: string,
+  logger: Logger,
+  options: { readonly readOnly?: boolean } = {},
+): Promise<LoadedFolder> {
+  // Read-only (another process may own the folder and be writing): change no file; a torn
+  // end is a write still under way, simply not read.
+  const readOnly = options.readOnly ?? false;
   const { journals, snapshots, tmp } = await listFolder(dir);
-  for (const name of tmp) await rm(join(dir, name), { force: true });
+  if (!readOnly) for (const name of tmp) await rm(join(dir, name), { force: true });
 
   let projection = new StoreProjection();
   let base = -1;
@@ -92,7 +99,7 @@ export async function loadFolder(dir: string, logger: Logger): Promise<LoadedFol
     const newest = journal === gen;
     const scan = scanJournal(bytes, path, (record) => projection.apply(record), !newest);
     size = scan.committedLength;
-    if (scan.committedLength < bytes.length) {
+    if (scan.committedLength < bytes.length && !readOnly) {
       // A crash in the middle of a write: that write was never acknowledged, drop it.
       await truncate(path, scan.committedLength);
       logger.warn("dropped an unfinished write at the end of the journal", {
@@ -102,7 +109,7 @@ export async function loadFolder(dir: string, logger: Logger): Promise<LoadedFol
       });
     }
   }
-  if (base >= 0) await removeOlder(dir, base);
+  if (base >= 0 && !readOnly) await removeOlder(dir, base);
   return { projection, gen, bytes: size };
 }
 
