@@ -11,6 +11,7 @@ export * from "./runtime/fold.js";
 export * from "./runtime/guardrails.js";
 export * from "./runtime/ids.js";
 export * from "./spec/index.js";
+export { type ActionChange, actionChange } from "./stores/action-change.js";
 export * from "./stores/file-store.js";
 export * from "./stores/memory-store.js";
 export { StoreProjection, type StoreRecord } from "./stores/projection.js";

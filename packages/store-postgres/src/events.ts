@@ -1,4 +1,4 @@
-import type { ActionRecord, AuditEvent } from "@selfheal/core";
+import { type AuditEvent, actionChange } from "@selfheal/core";
 import type { Tables } from "./postgres-settings.js";
 import type { Connection } from "./runner.js";
 
@@ -35,63 +35,21 @@ export async function insertEvents(
         `INSERT INTO ${tables.actions} (idempotency_key, incident_id, service, action, at, at_text, outcome)
          VALUES ($1, $2, $3, $4, $5::timestamptz, $6::text, $7)
          ON CONFLICT (idempotency_key) DO NOTHING`,
-        [change.key, change.incidentId, change.service, change.action, change.at, change.at, change.outcome],
+        [
+          change.idempotencyKey,
+          change.incidentId,
+          change.service,
+          change.action,
+          change.at,
+          change.at,
+          change.outcome,
+        ],
       );
     } else {
       await connection.query(
         `UPDATE ${tables.actions} SET outcome = $2 WHERE idempotency_key = $1 AND outcome = 'pending'`,
-        [change.key, change.outcome],
+        [change.idempotencyKey, change.outcome],
       );
     }
-  }
-}
-
-type ActionChange =
-  | {
-      readonly kind: "start";
-      readonly key: string;
-      readonly incidentId: string;
-      readonly service: string;
-      readonly action: string;
-      readonly at: string;
-      readonly outcome: ActionRecord["outcome"];
-    }
-  | { readonly kind: "end"; readonly key: string; readonly outcome: ActionRecord["outcome"] };
-
-/** What an event does to the action it names, if anything. */
-function actionChange(event: AuditEvent): ActionChange | undefined {
-  const key = event.idempotencyKey;
-  if (key === undefined) return undefined;
-  const startsAction =
-    event.type === "remediation.started" || (event.type === "remediation.planned" && event.dryRun === true);
-  if (startsAction) {
-    if (event.incidentId === undefined || event.service === undefined || event.action === undefined)
-      return undefined;
-    return {
-      kind: "start",
-      key,
-      incidentId: event.incidentId,
-      service: event.service,
-      action: event.action,
-      at: event.at,
-      outcome: event.dryRun === true ? "dry_run" : "pending",
-    };
-  }
-  const outcome = outcomeOf(event);
-  return outcome === undefined ? undefined : { kind: "end", key, outcome };
-}
-
-/** How an event ends the action it names, if it does. The first ending counts. */
-function outcomeOf(event: AuditEvent): ActionRecord["outcome"] | undefined {
-  switch (event.type) {
-    case "remediation.failed":
-    case "verification.failed":
-      return "failed";
-    case "remediation.cancelled":
-      return "cancelled";
-    case "incident.closed":
-      return event.data?.state === "resolved" ? "succeeded" : undefined;
-    default:
-      return undefined;
   }
 }

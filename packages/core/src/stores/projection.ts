@@ -3,6 +3,7 @@ import { belongsTo, foldSignal } from "../runtime/fold.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import { closedStates, type Incident } from "../spec/incident.js";
 import type { ActionRecord, EventQuery, IncidentQuery, IngestEntry, IngestOutcome } from "../spec/store.js";
+import { actionChange } from "./action-change.js";
 
 /** What a write changes, as one journal record: replaying the records rebuilds the projection. */
 export type StoreRecord =
@@ -238,42 +239,18 @@ export class StoreProjection {
 
   /** Actions are what the audit trail says: started (or planned in dry run), then how they ended. */
   private indexAction(event: AuditEvent): void {
-    const key = event.idempotencyKey;
-    if (key === undefined) return;
-    const known = this.actions.get(key);
-    const startsAction =
-      event.type === "remediation.started" || (event.type === "remediation.planned" && event.dryRun === true);
-    if (startsAction && known === undefined) {
-      if (event.incidentId === undefined || event.service === undefined || event.action === undefined) return;
-      this.actions.set(key, {
-        incidentId: event.incidentId,
-        service: event.service,
-        action: event.action,
-        idempotencyKey: key,
-        at: event.at,
-        outcome: event.dryRun === true ? "dry_run" : "pending",
-      });
-      pushTo(this.actionsByService, event.service, key);
+    const change = actionChange(event);
+    if (change === undefined) return;
+    const known = this.actions.get(change.idempotencyKey);
+    if (change.kind === "start") {
+      if (known !== undefined) return;
+      const { kind: _, ...record } = change;
+      this.actions.set(change.idempotencyKey, record);
+      pushTo(this.actionsByService, change.service, change.idempotencyKey);
       return;
     }
-    if (known === undefined || known.outcome === "dry_run") return;
-    const outcome = outcomeOf(event);
-    if (outcome !== undefined && known.outcome === "pending") this.actions.set(key, { ...known, outcome });
-  }
-}
-
-/** How an event ends the action it names, if it does. The first ending counts. */
-function outcomeOf(event: AuditEvent): ActionRecord["outcome"] | undefined {
-  switch (event.type) {
-    case "remediation.failed":
-    case "verification.failed":
-      return "failed";
-    case "remediation.cancelled":
-      return "cancelled";
-    case "incident.closed":
-      return event.data?.state === "resolved" ? "succeeded" : undefined;
-    default:
-      return undefined;
+    if (known?.outcome === "pending")
+      this.actions.set(change.idempotencyKey, { ...known, outcome: change.outcome });
   }
 }
 
