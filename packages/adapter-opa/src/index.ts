@@ -1,5 +1,6 @@
 export { type OpaPolicy, type OpaPolicySettings, opaPolicy } from "./opa-policy.js";
 export {
+  recordShadowDecisions,
   type ShadowComparison,
   type ShadowOutcome,
   type ShadowPolicy,

@@ -1,11 +1,14 @@
 import {
+  type AuditEvent,
   type CallOptions,
   Decision,
   type DecisionDraft,
   type DecisionInput,
   describeError,
+  eventId,
   type Logger,
   type Policy,
+  type Store,
   silentLogger,
   withTimeout,
 } from "@selfheal/core";
@@ -182,4 +185,39 @@ function sameJson(a: unknown, b: unknown): boolean {
   const keys = Object.keys(left);
   if (keys.length !== Object.keys(right).length) return false;
   return keys.every((key) => Object.hasOwn(right, key) && sameJson(left[key], right[key]));
+}
+
+/**
+ * An `onShadowDecision` that records every comparison in the audit trail as a
+ * `decision.shadow` event of the incident decided on: both decisions, whether they agree,
+ * and how long each took.
+ */
+export function recordShadowDecisions(
+  store: Pick<Store, "appendEvents">,
+  actor = "shadow-policy",
+): (comparison: ShadowComparison) => Promise<void> {
+  return async (comparison) => {
+    const { input, active, candidate, agree } = comparison;
+    const side = (outcome: ShadowOutcome) => ({
+      policy: outcome.policy,
+      action: outcome.decision.action,
+      params: outcome.decision.params,
+      reason: outcome.decision.reason,
+      escalate: outcome.decision.escalate,
+      ...(outcome.decision.decision_id === undefined ? {} : { decision_id: outcome.decision.decision_id }),
+      ...(outcome.failure === undefined ? {} : { failure: outcome.failure }),
+      duration_ms: Math.round(outcome.durationMs * 10) / 10,
+    });
+    const event: AuditEvent = {
+      id: eventId(),
+      at: new Date().toISOString(),
+      type: "decision.shadow",
+      incidentId: input.incident.id,
+      service: input.service,
+      actor,
+      message: `${agree ? "agrees" : "differs"}: ${active.policy} ${active.decision.action}, candidate ${candidate.policy} ${candidate.decision.action}`,
+      data: { agree, active: side(active), candidate: side(candidate) },
+    };
+    await store.appendEvents([event]);
+  };
 }

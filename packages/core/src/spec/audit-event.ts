@@ -15,6 +15,7 @@ export const AuditEventType = z.enum([
   "enrich.failed",
   "decision.made",
   "decision.failed",
+  "decision.shadow",
   "guardrail.suppressed",
   "guardrail.passed",
   "remediation.planned",
