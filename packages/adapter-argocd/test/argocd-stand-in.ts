@@ -2,62 +2,14 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { Ajv, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import { type ArgocdSwaggerOperation, argocdSwaggerChecker } from "../src/testing/index.js";
 
 // An Argo CD API server stand-in. Every request is checked against the official swagger
 // (method + path template, declared query parameters, body schema) and every answer it sends
 // against the schema of that status; whatever does not match is a problem that fails the test.
 
 const swaggerUrl = new URL("../../../../shared/contracts/argocd-swagger.json", import.meta.url);
-
-interface SwaggerParameter {
-  readonly name: string;
-  readonly in: "path" | "query" | "body" | "header";
-  readonly required?: boolean;
-  readonly schema?: object;
-}
-interface SwaggerOperation {
-  readonly operationId: string;
-  readonly parameters?: readonly SwaggerParameter[];
-  readonly responses: Readonly<Record<string, { readonly schema?: object }>>;
-}
-interface Swagger {
-  readonly paths: Readonly<Record<string, Readonly<Record<string, SwaggerOperation>>>>;
-  readonly definitions: Readonly<Record<string, object>>;
-}
-
-const swagger = JSON.parse(readFileSync(swaggerUrl, "utf8")) as Swagger;
-// ajv-formats is CommonJS: its default export arrives wrapped under `default`.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
-  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema({ $id: "argocd", definitions: swagger.definitions });
-const validators = new Map<object, ValidateFunction>();
-
-/** Validate `value` against a swagger schema (with `#/definitions/...` refs); the errors, or none. */
-export function schemaErrors(schema: object, value: unknown): string[] {
-  let validate = validators.get(schema);
-  if (validate === undefined) {
-    // Refs in the swagger are document-relative: rewrite them to the schema registered above.
-    const rebased = JSON.parse(JSON.stringify(schema).replaceAll('"#/definitions/', '"argocd#/definitions/'));
-    validate = ajv.compile(rebased);
-    validators.set(schema, validate);
-  }
-  if (validate(value)) return [];
-  return (validate.errors ?? []).map((error) => `${error.instancePath || "/"} ${error.message ?? ""}`);
-}
-
-const routes = Object.entries(swagger.paths).flatMap(([template, methods]) =>
-  Object.entries(methods).map(([method, operation]) => ({
-    method: method.toUpperCase(),
-    template,
-    pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, "([^/]+)")}$`),
-    names: [...template.matchAll(/\{([^}]+)\}/g)].map((match) => match[1] as string),
-    operation,
-  })),
-);
+const swagger = argocdSwaggerChecker(JSON.parse(readFileSync(swaggerUrl, "utf8")));
 
 /** A request the stand-in accepted, as a handler sees it. */
 export interface StandInRequest {
@@ -109,17 +61,13 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   const problems: string[] = [];
   const handlers = new Map<string, { handler: StandInHandler; used: number }>();
 
-  const send = (response: ServerResponse, operation: SwaggerOperation | undefined, answer: StandInAnswer) => {
-    const schema =
-      operation?.responses[String(answer.status)]?.schema ??
-      (answer.status === 200 ? undefined : operation?.responses.default?.schema);
-    if (operation !== undefined && schema === undefined) {
-      problems.push(`${operation.operationId}: the spec has no response ${answer.status}`);
-    } else if (schema !== undefined) {
-      for (const error of schemaErrors(schema, answer.body)) {
-        problems.push(`${operation?.operationId} response ${answer.status}: ${error}`);
-      }
-    }
+  const send = (
+    response: ServerResponse,
+    operation: ArgocdSwaggerOperation | undefined,
+    answer: StandInAnswer,
+  ) => {
+    if (operation !== undefined)
+      problems.push(...swagger.checkResponse(operation, answer.status, answer.body));
     const text = JSON.stringify(answer.body);
     response.writeHead(answer.status, {
       "content-type": "application/json",
@@ -134,42 +82,19 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     request.on("end", () => {
       const url = new URL(request.url ?? "/", "http://stand-in");
       const method = request.method ?? "GET";
-      const route = routes.find(
-        (candidate) => candidate.method === method && candidate.pattern.test(url.pathname),
-      );
+      const route = swagger.route(method, url.pathname);
       if (route === undefined) {
         problems.push(`${method} ${url.pathname} is not in the Argo CD swagger`);
         send(response, undefined, { status: 404, body: runtimeError(5, "Not Found") });
         return;
       }
-      const operation = route.operation;
+      const { operation, pathParams } = route;
       const id = operation.operationId;
-      const match = route.pattern.exec(url.pathname) ?? [];
-      const pathParams = Object.fromEntries(
-        route.names.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? "")]),
-      );
-      const declared = new Map((operation.parameters ?? []).map((parameter) => [parameter.name, parameter]));
-      for (const key of new Set(url.searchParams.keys())) {
-        if (declared.get(key)?.in !== "query") problems.push(`${id}: query parameter ${key} is not declared`);
-      }
       const text = Buffer.concat(chunks).toString("utf8");
-      const bodyParameter = (operation.parameters ?? []).find((parameter) => parameter.in === "body");
-      let body: unknown;
-      if (bodyParameter === undefined) {
-        if (text !== "") problems.push(`${id}: a body was sent to an operation that takes none`);
-      } else if (text === "") {
-        if (bodyParameter.required === true) problems.push(`${id}: the required body is missing`);
-      } else {
-        if (!String(request.headers["content-type"]).startsWith("application/json")) {
-          problems.push(`${id}: body sent as ${request.headers["content-type"]}, not application/json`);
-        }
-        try {
-          body = JSON.parse(text);
-          for (const error of schemaErrors(bodyParameter.schema ?? {}, body))
-            problems.push(`${id} body: ${error}`);
-        } catch {
-          problems.push(`${id}: the body is not JSON`);
-        }
+      const { body, problems: requestProblems } = swagger.checkRequest(operation, url.searchParams, text);
+      problems.push(...requestProblems);
+      if (text !== "" && !String(request.headers["content-type"]).startsWith("application/json")) {
+        problems.push(`${id}: body sent as ${request.headers["content-type"]}, not application/json`);
       }
       const seen: StandInRequest = {
         operationId: id,
@@ -214,7 +139,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     requests,
     problems,
     expect(operationId, handler) {
-      if (!routes.some((route) => route.operation.operationId === operationId)) {
+      if (!swagger.hasOperation(operationId)) {
         throw new Error(`${operationId} is not an operation of the Argo CD swagger`);
       }
       handlers.set(operationId, { handler, used: 0 });

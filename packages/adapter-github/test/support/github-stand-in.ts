@@ -1,7 +1,7 @@
 import { createPublicKey, randomBytes, verify } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { bareRepo } from "./bare-repo.js";
+import { openBareRepo } from "@selfheal/gitops/testing";
 import { githubSpec, type Json, type JsonObject, type SpecOperation } from "./github-spec.js";
 import { RepoModel } from "./repo-model.js";
 import { errorBody, type HandlerContext, handlers, type StandInResponse } from "./stand-in-handlers.js";
@@ -65,7 +65,10 @@ export async function startGithubStandIn(options: StandInOptions = {}): Promise<
   const spec = githubSpec();
   const owner = options.owner ?? "acme";
   const repo = options.repo ?? "config";
-  const model = new RepoModel("main", options.gitDir === undefined ? undefined : bareRepo(options.gitDir));
+  const model = new RepoModel(
+    "main",
+    options.gitDir === undefined ? undefined : openBareRepo(options.gitDir),
+  );
   const calls: RecordedCall[] = [];
   const violations: string[] = [];
   const accepted = new Set(options.tokens ?? []);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type BareRepo, BareRepoMap } from "./bare-repo.js";
+import { type BareRepo, BareRepoMap } from "@selfheal/gitops/testing";
 
 /** A commit of the stand-in's repository. */
 export interface ModelCommit {

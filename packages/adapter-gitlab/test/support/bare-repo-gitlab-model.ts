@@ -1,4 +1,4 @@
-import { type BareRepo, BareRepoMap } from "./bare-repo.js";
+import { type BareRepo, BareRepoMap } from "@selfheal/gitops/testing";
 import type { GitLabModel, StoredCommit, StoredFile, StoredMergeRequest } from "./gitlab-model.js";
 
 /**

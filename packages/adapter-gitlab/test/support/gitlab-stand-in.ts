@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { bareRepo } from "./bare-repo.js";
+import { openBareRepo } from "@selfheal/gitops/testing";
 import { bareRepoGitLabModel } from "./bare-repo-gitlab-model.js";
 import type { GitLabContract } from "./gitlab-contract.js";
 import { gitLabHandlers, type Reply } from "./gitlab-handlers.js";
@@ -60,7 +60,7 @@ export async function startGitLabStandIn(settings: StandInSettings): Promise<Git
   const model =
     settings.gitDir === undefined
       ? gitLabModel(settings.defaultBranch ?? "main")
-      : bareRepoGitLabModel(bareRepo(settings.gitDir));
+      : bareRepoGitLabModel(openBareRepo(settings.gitDir));
   const projectId = settings.projectId ?? 42;
   const handlers = gitLabHandlers(model, {
     id: projectId,

@@ -1,23 +1,29 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { devNull, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hermeticGitEnvironment } from "./git-command.js";
 
 /** A commit as read from a bare repository. */
 export interface BareCommit {
+  /** The SHA of its tree. */
   readonly tree: string;
+  /** The SHAs of its parents, in order: none for a root commit. */
   readonly parents: readonly string[];
+  /** The message, byte for byte (with its trailing newline, if any). */
   readonly message: string;
   /** Committer time, ISO 8601. */
   readonly time: string;
 }
 
 /**
- * Synchronous access to a bare git repository (the one a test git server serves). Stand-in
- * handlers answer synchronously, so this runs `git` with `execFileSync`: a few milliseconds per
- * call, while the remediator under test waits for the answer anyway.
+ * Synchronous access to a bare git repository (the one a test git server serves), for forge
+ * stand-ins whose API reads and writes must land in the repository that git pushes reach.
+ * Stand-in handlers answer synchronously, so this runs `git` with `execFileSync`: a few
+ * milliseconds per call, while the remediator under test waits for the answer anyway.
  */
 export interface BareRepo {
+  /** The folder of the bare repository. */
   readonly path: string;
   /** The commit `ref` (`heads/main`, below `refs/`) points at, if it exists. */
   ref(ref: string): string | undefined;
@@ -25,27 +31,34 @@ export interface BareRepo {
   setRef(ref: string, sha: string): void;
   /** Every ref below `refs/<prefix>`, full name → SHA. */
   refs(prefix: string): Map<string, string>;
+  /** The commit `sha`, or `undefined` when `sha` is not a commit of this repository. */
   commit(sha: string): BareCommit | undefined;
-  /** The files of a tree, recursively: path → blob SHA. */
+  /** The files of a tree, recursively: path → blob SHA; `undefined` when `tree` is not a tree. */
   files(tree: string): Map<string, string> | undefined;
+  /** The content of blob `sha` (UTF-8), or `undefined` when `sha` is not a blob. */
   blob(sha: string): string | undefined;
+  /** Store `content` as a blob; its SHA. */
   writeBlob(content: string): string;
   /** A tree of regular files from path → blob SHA. */
   writeTree(files: ReadonlyMap<string, string>): string;
+  /**
+   * Store a commit of `tree` on `parents`, authored and committed by "stand-in" at `time`
+   * (ISO 8601, to the second) with `message` byte for byte; its SHA. No ref moves.
+   */
   writeCommit(tree: string, parents: readonly string[], message: string, time: string): string;
+  /** Whether `ancestor` is `descendant` or one of its ancestors. */
   isAncestor(ancestor: string, descendant: string): boolean;
   /** The last commit at or before `sha` that changed `path`. */
   lastCommitOf(sha: string, path: string): string | undefined;
 }
 
-/** A {@link BareRepo} on the bare repository at `path`. */
-export function bareRepo(path: string): BareRepo {
+/**
+ * A {@link BareRepo} on the existing bare repository at `path` (e.g. the `path` that
+ * `GitHttpServer.createRepo` returns). Nothing is read until a method is called.
+ */
+export function openBareRepo(path: string): BareRepo {
   // Like the test git server: nothing from the user's or the system's git configuration.
-  const environment = {
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: devNull,
-    PATH: process.env.PATH ?? "",
-  };
+  const environment = hermeticGitEnvironment();
   const git = (args: readonly string[], input = "", extra: Record<string, string> = {}): string =>
     execFileSync("git", ["--git-dir", path, ...args], {
       input,
@@ -144,6 +157,11 @@ export function bareRepo(path: string): BareRepo {
  * in-memory model read and write real git objects. Iterating it sees nothing.
  */
 export class BareRepoMap<V> extends Map<string, V> {
+  /**
+   * @param read Answers `get` and `has`: the value stored under `key`, or `undefined`.
+   * @param write Answers `set`.
+   * @default write does nothing (a read-only view)
+   */
   constructor(
     private readonly read: (key: string) => V | undefined,
     private readonly write: (key: string, value: V) => void = () => undefined,
@@ -151,14 +169,17 @@ export class BareRepoMap<V> extends Map<string, V> {
     super();
   }
 
+  /** The value `read` finds under `key`. */
   override get(key: string): V | undefined {
     return this.read(key);
   }
 
+  /** Whether `read` finds a value under `key`. */
   override has(key: string): boolean {
     return this.read(key) !== undefined;
   }
 
+  /** Hands `key` and `value` to `write`. */
   override set(key: string, value: V): this {
     this.write(key, value);
     return this;
