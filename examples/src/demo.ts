@@ -1,186 +1,148 @@
-// The local demo: one incident through the whole loop on this machine, printed stage by stage.
+// The local demo (`pnpm demo`): one incident through the whole loop on this machine, for real.
 //
-// What is real: the webhook server and its checks, the file store (journal + fsync), the
-// built-in policy, guardrails, the audit trail, and a change to a manifest in a config folder.
-// What is simulated until later issues land: the metrics (Prometheus enrichment), the git
-// repository and change request (GitOps remediation), and the sync/recovery check.
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+// A git server holds a config repo where checkout runs v1.1.0; the "release pipeline" pushes
+// v1.2.0, which fails 30 % of requests, and the local sync agent (Argo CD's API) deploys it.
+// Prometheus scrapes the service and fires HighErrorRate through Alertmanager to the controller
+// (when both are installed; otherwise the demo scrapes the service itself and posts the same
+// webhook), the built-in policy decides a rollback, the GitOps remediator opens a change
+// request which the demo merges as a reviewer would, the agent syncs, and the controller
+// verifies the recovery. Everything started is stopped at the end; the folder with the audit
+// trail and a clone of the config repo is kept. SELFHEAL_DEMO_PROMETHEUS=off forces the fallback.
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { alertmanagerWebhook, firingPayload } from "@selfheal/adapter-prometheus";
-import {
-  type AuditEvent,
-  builtinPolicy,
-  createController,
-  type Enricher,
-  fileStore,
-  type Remediator,
-  silentLogger,
-  type Verifier,
-} from "@selfheal/core";
+import { binaryAvailable } from "@selfheal/adapter-prometheus/testing";
+import { fileStore, type Incident } from "@selfheal/core";
+import { runGit } from "@selfheal/gitops/testing";
+import { z } from "zod";
+import { type ClosedLoop, startClosedLoop, type TimelineStage, timeline } from "./loop/index.js";
 
-const work = await mkdtemp(join(tmpdir(), "selfheal-demo-"));
-const manifest = join(work, "config-repo", "checkout-deployment.yaml");
-const stateDir = join(work, "state");
-await mkdir(join(work, "config-repo"), { recursive: true });
-await writeFile(
-  manifest,
-  [
-    "apiVersion: apps/v1",
-    "kind: Deployment",
-    "metadata:",
-    "  name: checkout # the shop's checkout service",
-    "spec:",
-    "  replicas: 3",
-    "  template:",
-    "    spec:",
-    "      containers:",
-    "        - name: checkout",
-    "          image: registry.example.com/checkout:v1.2.0 # deployed 10 minutes ago",
-    "",
-  ].join("\n"),
-);
-
-const imageLine = /^(\s*image:\s*)(\S+)(.*)$/m;
-const currentImage = async () => imageLine.exec(await readFile(manifest, "utf8"))?.[2];
-
-/** Simulated until the Prometheus enricher: the numbers v1.2.0 shows. */
-const metrics: Enricher = {
-  name: "demo-metrics",
-  async enrich() {
-    return {
-      metrics: { error_rate: 0.3, restart_count: 5 },
-      deployment: { image: await currentImage(), previous_image: "registry.example.com/checkout:v1.1.0" },
-    };
-  },
-};
-
-/** Edits the image in the manifest, touching only that scalar; idempotent on the target image. */
-const manifestRollback: Remediator = {
-  name: "manifest",
-  actions: ["rollback"],
-  async plan({ incident, decision, idempotencyKey }) {
-    const from = await currentImage();
-    const to = String(decision.params.image);
-    return {
-      idempotencyKey,
-      incidentId: incident.id,
-      service: incident.service,
-      action: "rollback",
-      params: { image: to },
-      remediator: "manifest",
-      summary: `roll ${incident.service} back from ${from} to ${to}`,
-      changes: [{ target: manifest, description: `image ${from} → ${to}` }],
-    };
-  },
-  async apply({ plan }) {
-    const text = await readFile(manifest, "utf8");
-    const target = String(plan.params.image);
-    if (imageLine.exec(text)?.[2] === target) return { status: "applied", reused: true };
-    await writeFile(manifest, text.replace(imageLine, `$1${target}$3`));
-    return { status: "applied", revision: target };
-  },
-};
-
-/** Simulated until the Argo CD and Prometheus verifiers: the manifest states the good image. */
-const configCheck: Verifier = {
-  name: "manifest-check",
-  async verify({ plan }) {
-    const image = await currentImage();
-    const ok = image === plan.params.image;
-    return {
-      verifier: "manifest-check",
-      outcome: ok ? "passed" : "failed",
-      reason: `manifest image is ${image}`,
-      observedAt: new Date().toISOString(),
-    };
-  },
-};
-
-const controller = createController({
-  sources: [alertmanagerWebhook({ path: "/webhook" })],
-  enrich: [metrics],
-  policy: builtinPolicy(),
-  remediate: manifestRollback,
-  verify: [configCheck],
-  store: fileStore(stateDir),
-  logger: silentLogger,
+/** What the demo reads of a remediation result in the audit trail. */
+const RecordedResult = z.object({
+  result: z.object({
+    revision: z.string().optional(),
+    changeRequest: z.object({ url: z.string() }).optional(),
+  }),
 });
-const { url } = await controller.listen({ port: 0, host: "127.0.0.1" });
-const faultAt = new Date();
-console.log(`selfheal demo: controller on ${url}, state in ${stateDir}`);
-console.log(`  ${clock(faultAt)}  fault injected: checkout v1.2.0 answers 30% of requests with 5xx`);
 
-// What Alertmanager posts when HighErrorRate fires (webhook payload version 4).
-const payload = firingPayload({
-  groupLabels: { alertname: "HighErrorRate" },
-  alerts: [
-    {
-      labels: {
-        alertname: "HighErrorRate",
-        namespace: "shop",
-        pod: "checkout-7d9f8b6c5d-x2k4p",
-        service: "checkout",
-        severity: "critical",
-      },
-      annotations: { summary: "checkout error rate above 5%" },
-      startsAt: faultAt.toISOString(),
-      fingerprint: "5c2a8e0f3b7d41a9",
-    },
-  ],
-});
-const response = await fetch(`${url}/webhook`, {
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify(payload),
-});
-console.log(`  ${clock(new Date())}  alert delivered: webhook answered ${response.status}`);
-await controller.settled();
+const demoDir = await mkdtemp(join(tmpdir(), "selfheal-demo-"));
+const stateDir = join(demoDir, "state");
+const repoCopy = join(demoDir, "config-repo");
+const installed = (
+  await Promise.all(["/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"].map(binaryAvailable))
+).every(Boolean);
+const useReal = installed && process.env.SELFHEAL_DEMO_PROMETHEUS !== "off";
 
-const [incident] = await controller.store.listIncidents();
-const events = incident === undefined ? [] : await controller.store.listEvents({ incidentId: incident.id });
-for (const event of events.filter(shown)) console.log(`  ${clock(new Date(event.at))}  ${describe(event)}`);
-await controller.close();
-
-if (incident?.state !== "resolved" || incident.closedAt === undefined) {
-  console.error(`the incident did not resolve: ${incident?.state} ${incident?.closeReason ?? ""}`);
-  process.exit(1);
-}
-const mttr = (Date.parse(incident.closedAt) - Date.parse(incident.startsAt)) / 1000;
-console.log(`\nresolved: ${incident.id}, MTTR ${mttr.toFixed(3)} s`);
-console.log(`  the change:      ${manifest} (image now ${await currentImage()})`);
-console.log(`  the audit trail: ${join(stateDir, "journal-*.ndjson")}`);
+console.log("selfheal demo: the closed loop on this machine");
 console.log(
-  "  simulated here:  metrics, git and the change request, sync; they become real with the Prometheus, GitOps and Argo CD adapters",
+  useReal
+    ? "  using: real Prometheus and Alertmanager (1 s scrape and evaluation), a git server, the sample service, the local sync agent"
+    : `  using: no Prometheus/Alertmanager (${installed ? "turned off by SELFHEAL_DEMO_PROMETHEUS=off" : "not installed"}): the demo reads the service's /metrics itself, computes the 5xx ratio over 5 s and posts the Alertmanager webhook above 5 %; a git server, the sample service, the local sync agent`,
 );
+console.log(`  kept after the demo (not deleted): ${demoDir}`);
+console.log("  starting…");
 
-function clock(date: Date): string {
-  return `+${((date.getTime() - faultAt.getTime()) / 1000).toFixed(3)}s`;
+const loop = await startClosedLoop({
+  mode: "change_request",
+  observability: useReal ? "prometheus" : "direct",
+  store: fileStore(stateDir),
+});
+let resolved = false;
+try {
+  console.log(
+    `  controller ${loop.controllerUrl}, config repo ${loop.repoUrl}, Argo CD API ${loop.argocdUrl}`,
+  );
+  if (loop.prometheusUrl !== undefined) {
+    console.log(`  Prometheus ${loop.prometheusUrl}, Alertmanager ${loop.alertmanagerUrl}`);
+  }
+  console.log("");
+  const faultAt = await loop.injectFault();
+  const incident = await untilClosed(loop, 60_000);
+  const trail = await timeline(loop.controller.store, incident.id, faultAt);
+  for (const stage of trail.stages) {
+    for (const line of describe(stage, trail.incident, loop)) {
+      console.log(`  +${((stage.at.getTime() - faultAt.getTime()) / 1000).toFixed(3)}s  ${line}`);
+    }
+  }
+  // The bare repo goes with the git server: keep a clone for the user to read.
+  await runGit(["clone", "--quiet", loop.repoPath, repoCopy]);
+  const change = trail.stages.find((stage) => stage.stage === "change");
+  const revision = RecordedResult.safeParse(change?.event?.data).data?.result.revision ?? "main";
+  console.log("");
+  console.log("where to look:");
+  console.log(`  the commit:      git -C ${repoCopy} show ${revision.slice(0, 12)}`);
+  console.log(`  the history:     git -C ${repoCopy} log --oneline --graph main`);
+  console.log(`  the audit trail: ${join(stateDir, "journal-*.ndjson")} (incident ${incident.id})`);
+  console.log(
+    `  stopped:         sample service, sync agent, git server${useReal ? ", Prometheus, Alertmanager" : ""}`,
+  );
+  resolved = trail.incident.state === "resolved" && trail.mttr_s !== undefined;
+  console.log("");
+  console.log(
+    resolved
+      ? `${incident.id} resolved: MTTR ${trail.mttr_s?.toFixed(3)} s`
+      : `${incident.id} not resolved: ${trail.incident.state}: ${trail.incident.closeReason ?? ""}`,
+  );
+} finally {
+  await loop.stop();
+}
+if (!resolved) process.exitCode = 1;
+
+/** Wait until the first incident closes; merge its change request when it waits for one. */
+async function untilClosed(running: ClosedLoop, timeoutMs: number): Promise<Incident> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [incident] = await running.controller.store.listIncidents();
+    if (incident?.closedAt !== undefined) {
+      await running.controller.settled();
+      return (await running.controller.store.getIncident(incident.id)) ?? incident;
+    }
+    if (incident?.state === "awaiting_merge") {
+      for (const request of running.forge?.requests ?? []) {
+        if (request.state === "open")
+          await running.forge?.merge(request.id, { signal: AbortSignal.timeout(10_000) });
+      }
+    }
+    if (Date.now() > until) throw new Error(`the incident did not close within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
-function shown(event: AuditEvent): boolean {
-  return [
-    "incident.opened",
-    "decision.made",
-    "decision.failed",
-    "guardrail.passed",
-    "guardrail.suppressed",
-    "remediation.completed",
-    "verification.passed",
-    "verification.failed",
-    "incident.closed",
-  ].includes(event.type);
-}
-
-function describe(event: AuditEvent): string {
-  switch (event.type) {
-    case "incident.opened":
-      return `incident opened: ${event.message.replace("incident opened: ", "")}`;
-    case "decision.made":
-      return `decision: ${event.message}`;
-    case "remediation.completed":
-      return `change made: ${event.message}`;
+function describe(stage: TimelineStage, incident: Incident, running: ClosedLoop): string[] {
+  const request = running.forge?.requests[0];
+  switch (stage.stage) {
+    case "fault":
+      return [
+        "fault injected: release v1.2.0 pushed to main and deployed; it answers 30 % of requests with 5xx",
+      ];
+    case "alert":
+      return [
+        `alert: HighErrorRate firing for checkout, delivered by ${useReal ? "Alertmanager" : "the demo's scraper"}`,
+      ];
+    case "decision":
+      return [`decision: ${stage.detail}`];
+    case "change": {
+      const result = RecordedResult.safeParse(stage.event?.data).data?.result;
+      return [
+        `commit: ${result?.revision?.slice(0, 12) ?? "?"} (image back to v1.1.0) pushed to ${request?.branch ?? "main"}`,
+        ...(request === undefined
+          ? []
+          : [`change request #${request.id} opened: "${request.title}" ${result?.changeRequest?.url ?? ""}`]),
+      ];
+    }
+    case "merge":
+      return [
+        `change request #${request?.id ?? "?"} merged by the demo (standing in for a reviewer): main at ${incident.result?.revision?.slice(0, 12) ?? "?"}`,
+      ];
+    case "sync":
+      return [`sync: ${stage.detail}`];
+    case "verified":
+      return [
+        `verified: ${stage.detail.replace(/^prometheus-recovery: .*? stayed/, "error rate stayed").replace(/^direct-recovery: /, "")}`,
+      ];
+    case "closed":
+      return [`incident closed: ${incident.state}`];
     default:
-      return `${event.type}: ${event.message}`;
+      return [`${stage.stage}: ${stage.detail}`];
   }
 }

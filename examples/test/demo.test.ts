@@ -1,14 +1,92 @@
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { expect, it } from "vitest";
+import { binaryAvailable } from "@selfheal/adapter-prometheus/testing";
+import { describe, expect, it } from "vitest";
 
+// `pnpm test` builds before it runs the tests, so the demo is run as users run it: `node dist/demo.js`.
 const demo = fileURLToPath(new URL("../dist/demo.js", import.meta.url));
+const binaries = ["/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"];
+const installed = (await Promise.all(binaries.map(binaryAvailable))).every(Boolean);
 
-// `pnpm test` builds before it runs the tests, so the demo is run as users run it.
-it("the local demo resolves its incident and prints the MTTR", async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, [demo], { timeout: 30_000 });
-  expect(stdout).toMatch(/decision: rollback: error rate 0.3 > 0.05/);
-  expect(stdout).toMatch(/resolved: checkout-higherrorrate-[0-9a-f]+, MTTR [\d.]+ s/);
-  expect(stdout).toContain("image now registry.example.com/checkout:v1.1.0");
+/** Processes whose environment holds `marker`: every process the demo started inherits it. */
+async function processesWith(marker: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const environment = await readFile(`/proc/${entry}/environ`, "latin1").catch(() => "");
+    if (environment.split("\0").includes(marker)) found.push(entry);
+  }
+  return found;
+}
+
+async function runDemo(environment: Record<string, string>) {
+  const run = randomUUID();
+  const { stdout } = await promisify(execFile)(process.execPath, [demo], {
+    timeout: 80_000,
+    env: { ...process.env, ...environment, SELFHEAL_DEMO_TEST_RUN: run },
+  });
+  const leftovers = existsSync("/proc/self/environ")
+    ? await processesWith(`SELFHEAL_DEMO_TEST_RUN=${run}`)
+    : [];
+  const kept = /kept after the demo \(not deleted\): (\S+)/.exec(stdout)?.[1];
+  const keptFiles = kept === undefined ? [] : await readdir(kept);
+  const journals = kept === undefined ? [] : await readdir(join(kept, "state"));
+  if (kept !== undefined) await rm(kept, { recursive: true, force: true });
+  return { stdout, leftovers, keptFiles, journals };
+}
+
+function expectTimeline(stdout: string) {
+  const stages = [
+    /\+0\.000s {2}fault injected: release v1\.2\.0 pushed to main and deployed/,
+    /alert: HighErrorRate firing for checkout/,
+    /decision: rollback: error rate [\d.]+ > 0\.05: roll back to registry\.example\.com\/checkout:v1\.1\.0/,
+    /commit: [0-9a-f]{12} \(image back to v1\.1\.0\) pushed to selfheal\//,
+    /change request #1 opened: "selfheal: rollback checkout \(HighErrorRate\)"/,
+    /change request #1 merged by the demo/,
+    /sync: argocd-sync: checkout: Synced and Healthy at [0-9a-f]{40}/,
+    /verified: .*below 0\.05/,
+    /incident closed: resolved/,
+  ];
+  let from = 0;
+  for (const stage of stages) {
+    const match = stage.exec(stdout.slice(from));
+    expect(match, String(stage)).not.toBeNull();
+    from += (match?.index ?? 0) + (match?.[0].length ?? 0);
+  }
+  const times = [...stdout.matchAll(/^ {2}\+(\d+\.\d{3})s {2}/gm)].map((match) => Number(match[1]));
+  expect(times).toEqual([...times].sort((a, b) => a - b));
+  expect(stdout).toMatch(/the commit: {6}git -C \S+config-repo show [0-9a-f]{12}/);
+  expect(stdout).toMatch(/the audit trail: \S+journal-\*\.ndjson/);
+  expect(stdout.trimEnd().split("\n").at(-1)).toMatch(
+    /^checkout-higherrorrate-[0-9a-f]+ resolved: MTTR [\d.]+ s$/,
+  );
+}
+
+describe("the local demo", () => {
+  it.skipIf(!installed && process.env.CI !== "true")(
+    "runs the loop with real Prometheus and Alertmanager, prints every stage and the MTTR, and stops what it started",
+    { timeout: 90_000 },
+    async () => {
+      const { stdout, leftovers, keptFiles, journals } = await runDemo({});
+      expect(stdout).toContain("using: real Prometheus and Alertmanager");
+      expect(stdout).toMatch(/delivered by Alertmanager/);
+      expectTimeline(stdout);
+      expect(leftovers).toEqual([]);
+      expect(keptFiles.sort()).toEqual(["config-repo", "state"]);
+      expect(journals.some((file) => /^journal-\d+\.ndjson$/.test(file))).toBe(true);
+    },
+  );
+
+  it("says what it used without Prometheus and still closes the loop", { timeout: 90_000 }, async () => {
+    const { stdout, leftovers } = await runDemo({ SELFHEAL_DEMO_PROMETHEUS: "off" });
+    expect(stdout).toMatch(/using: no Prometheus\/Alertmanager .*reads the service's \/metrics itself/);
+    expect(stdout).toMatch(/delivered by the demo's scraper/);
+    expectTimeline(stdout);
+    expect(leftovers).toEqual([]);
+  });
 });

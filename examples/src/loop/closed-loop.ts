@@ -1,0 +1,283 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { argocdRefresh, argocdSync } from "@selfheal/adapter-argocd";
+import { alertmanagerWebhook } from "@selfheal/adapter-prometheus";
+import {
+  builtinPolicy,
+  type Controller,
+  createController,
+  type Logger,
+  memoryStore,
+  type Policy,
+  type Store,
+  silentLogger,
+} from "@selfheal/core";
+import { gitopsDeployment, gitopsRemediator, openGitWorkspace } from "@selfheal/gitops";
+import { type LocalForge, localForge, startGitHttpServer } from "@selfheal/gitops/testing";
+import { releasePipeline } from "./config-release.js";
+import { deploymentManifest } from "./loop-environment.js";
+import { startLoopObservability } from "./loop-observability.js";
+import { type DependencyClock, dependencyClock } from "./loop-timeline.js";
+import { sampleVersions, type VersionBehaviour } from "./sample-service.js";
+import { type SampleServiceProcess, sampleServiceProcess } from "./sample-service-process.js";
+import { startSyncAgent } from "./sync-agent.js";
+
+/** Settings of {@link startClosedLoop}. */
+export interface ClosedLoopSettings {
+  /**
+   * How the rollback lands: a commit on `main`, or a change request (a `localForge`) to merge.
+   * @default "direct"
+   */
+  readonly mode?: "direct" | "change_request";
+  /**
+   * Behaviour of the sample service by version.
+   * @default sampleVersions (v1.1.0 healthy, v1.2.0 30 % 5xx) plus v1.0.0 healthy
+   */
+  readonly versions?: Readonly<Record<string, VersionBehaviour>>;
+  /**
+   * The version the config repo holds (and the service runs) before the fault.
+   * @default "v1.1.0"
+   */
+  readonly baseVersion?: string;
+  /**
+   * The releases `injectFault()` pushes to `main` in one push, oldest first.
+   * @default ["v1.2.0"]
+   */
+  readonly releases?: readonly string[];
+  /**
+   * The policy.
+   * @default builtinPolicy({ restartThreshold: false }): the sample service degrades without crashing
+   */
+  readonly policy?: Policy;
+  /**
+   * `prometheus`: real Prometheus and Alertmanager; `direct`: the controller's side scrapes the
+   * service itself (see `directErrorRate`), for machines without them.
+   * @default "prometheus"
+   */
+  readonly observability?: "prometheus" | "direct";
+  /**
+   * Rate window of the alert rule, the enricher and the verifier, in seconds.
+   * @default 5
+   */
+  readonly windowS?: number;
+  /**
+   * How long the error rate must stay below 5 % before the incident is resolved, in seconds.
+   * @default 2
+   */
+  readonly holdS?: number;
+  /**
+   * The recovery verifier's deadline, in seconds.
+   * @default 60
+   */
+  readonly deadlineS?: number;
+  /**
+   * Ask the sync agent to refresh right after the change lands (`afterLanding`).
+   * @default true
+   */
+  readonly refreshAfterLanding?: boolean;
+  /**
+   * How often the sync agent polls git by itself, in milliseconds (Argo CD's default is 3 minutes).
+   * @default 180000
+   */
+  readonly agentPollMs?: number;
+  /**
+   * The controller's store.
+   * @default memoryStore()
+   */
+  readonly store?: Store;
+  /**
+   * Requests per second the sample service sends itself.
+   * @default 20
+   */
+  readonly selfLoad?: number;
+  /**
+   * The controller's logger.
+   * @default silentLogger
+   */
+  readonly logger?: Logger;
+}
+
+/** One deploy the sync agent carried out. */
+export interface LoopDeploy {
+  /** The image tag deployed (`v1.1.0`). */
+  readonly version: string;
+  /** The config repo commit it came from. */
+  readonly revision: string;
+  /** When the new process answered: the version is live. */
+  readonly at: Date;
+}
+
+/** A running closed loop. */
+export interface ClosedLoop {
+  /** The controller, already started; its store holds the audit trail. */
+  readonly controller: Controller;
+  /** The controller's base URL (its Alertmanager webhook is `${url}/webhook/alertmanager`). */
+  readonly controllerUrl: string;
+  /** Clone URL of the config repo; its bare repository on disk. */
+  readonly repoUrl: string;
+  readonly repoPath: string;
+  /** The checkout Deployment in the config repo. */
+  readonly manifestPath: string;
+  /** The sync agent's Argo CD API. */
+  readonly argocdUrl: string;
+  /** Prometheus's URL; present with `observability: "prometheus"`. */
+  readonly prometheusUrl?: string;
+  /** Alertmanager's URL; present with `observability: "prometheus"`. */
+  readonly alertmanagerUrl?: string;
+  /** What found the symptom and checked the recovery. */
+  readonly observability: "prometheus" | "direct";
+  /** The forge of `mode: "change_request"`. */
+  readonly forge?: LocalForge;
+  /** The sample service (restarted by every deploy). */
+  readonly service: SampleServiceProcess;
+  /** Deploys by the sync agent, oldest first. */
+  readonly deploys: readonly LoopDeploy[];
+  /** How long the controller waited on Prometheus, the policy and the Argo CD refresh. */
+  readonly clock: DependencyClock;
+  /** Push the releases to `main` and resolve once the last one is live: the fault's time. */
+  injectFault(): Promise<Date>;
+  /** Stop everything started and remove the temporary folders (the store is the caller's). */
+  stop(): Promise<void>;
+}
+
+const service = "checkout";
+const imageRepository = `registry.example.com/${service}`;
+
+/**
+ * Start one closed loop on free ports with temporary folders: a git server with the config
+ * repo at `baseVersion`, the sample service running it, the sync agent (Argo CD's API),
+ * Prometheus and Alertmanager (or the direct scraper), and the controller wired with the
+ * Alertmanager webhook, the Prometheus and git enrichers, `policy`, the GitOps remediator
+ * (refreshing the agent after landing) and the Argo CD sync and Prometheus recovery verifiers.
+ * Call `injectFault()` to push the bad release.
+ */
+export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promise<ClosedLoop> {
+  const windowS = settings.windowS ?? 5;
+  const versions = settings.versions ?? { "v1.0.0": { errorRate: 0 }, ...sampleVersions };
+  const baseVersion = settings.baseVersion ?? "v1.1.0";
+  const observability = settings.observability ?? "prometheus";
+  const manifestPath = `apps/${service}/deployment.yaml`;
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const work = await mkdtemp(join(tmpdir(), "selfheal-loop-"));
+    stops.push(() => rm(work, { recursive: true, force: true }));
+    const git = await startGitHttpServer();
+    stops.push(() => git.close());
+    const repo = await git.createRepo("config", {
+      [manifestPath]: deploymentManifest(service, `${imageRepository}:${baseVersion}`),
+    });
+    const pipeline = await releasePipeline({ repoPath: repo.path, manifestPath, service, imageRepository });
+    stops.push(() => pipeline.close());
+    const sample = await sampleServiceProcess({
+      version: baseVersion,
+      service,
+      selfLoad: settings.selfLoad ?? 20,
+      versions,
+    });
+    stops.push(() => sample.stop());
+    const deploys: LoopDeploy[] = [];
+    const agent = await startSyncAgent({
+      repoUrl: repo.url,
+      app: service,
+      manifestPath,
+      deployed: baseVersion,
+      pollMs: settings.agentPollMs ?? 180_000,
+      deploy: async (version, { revision }) => {
+        await sample.restart(version);
+        deploys.push({ version, revision, at: new Date() });
+      },
+    });
+    stops.push(() => agent.close());
+
+    // The webhook server listens before Alertmanager starts (Alertmanager needs its URL); the
+    // controller's handler is mounted once the controller exists, before any alert can fire.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    stops.push(() => new Promise((resolve) => server.close(resolve)));
+    const controllerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const webhookUrl = `${controllerUrl}/webhook/alertmanager`;
+
+    const watch = await startLoopObservability({
+      kind: observability,
+      service,
+      metricsUrl: sample.metricsUrl,
+      webhookUrl,
+      windowS,
+      holdS: settings.holdS ?? 2,
+      deadlineS: settings.deadlineS ?? 60,
+    });
+    stops.push(() => watch.stop());
+
+    const workspace = openGitWorkspace({ url: repo.url, dir: join(work, "workspace") });
+    const forge =
+      settings.mode === "change_request"
+        ? localForge({ repoPath: repo.path, webUrl: `${git.url}/config` })
+        : undefined;
+    const { refresh } = argocdRefresh({ url: agent.url });
+    const clock = dependencyClock();
+    const controller = createController({
+      sources: [alertmanagerWebhook()],
+      enrich: [clock.enricher(watch.enricher), gitopsDeployment({ workspace })],
+      policy: clock.policy(settings.policy ?? builtinPolicy({ restartThreshold: false })),
+      remediate: gitopsRemediator({
+        workspace,
+        ...(forge === undefined ? { mode: "direct" } : { forge, mode: "change_request", mergePollMs: 200 }),
+        ...(settings.refreshAfterLanding === false
+          ? {}
+          : {
+              afterLanding: async ({ incident }) => {
+                await clock.time("argocd-refresh", () => refresh(incident.service));
+              },
+            }),
+      }),
+      verify: [
+        argocdSync({ url: agent.url, app: (incident) => incident.service, pollIntervalMs: 200 }),
+        watch.recovery,
+      ],
+      store: settings.store ?? memoryStore(),
+      logger: settings.logger ?? silentLogger,
+    });
+    server.on("request", controller.requestListener);
+    await controller.start();
+    stops.push(() => controller.close());
+
+    return {
+      controller,
+      controllerUrl,
+      repoUrl: repo.url,
+      repoPath: repo.path,
+      manifestPath,
+      argocdUrl: agent.url,
+      ...(watch.prometheusUrl === undefined ? {} : { prometheusUrl: watch.prometheusUrl }),
+      ...(watch.alertmanagerUrl === undefined ? {} : { alertmanagerUrl: watch.alertmanagerUrl }),
+      observability,
+      ...(forge === undefined ? {} : { forge }),
+      service: sample,
+      deploys,
+      clock,
+      async injectFault() {
+        const releases = settings.releases ?? ["v1.2.0"];
+        const revision = await pipeline.release(releases);
+        // The pipeline asks for a refresh, as a CD job would: the fault goes live in about a second.
+        await agent.reconcile();
+        const until = Date.now() + 30_000;
+        for (;;) {
+          const live = deploys.find((deploy) => deploy.revision === revision);
+          if (live !== undefined) return live.at;
+          if (Date.now() > until) throw new Error(`release ${revision} was not deployed within 30 s`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

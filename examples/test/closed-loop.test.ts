@@ -1,0 +1,203 @@
+// The closed loop end to end, with real Prometheus and Alertmanager (Debian's binaries), a real
+// git server, the sample service in a child process and the local sync agent: `pnpm e2e`.
+// Each scenario starts its own loop (fresh ports, folders and Prometheus data), so no state
+// leaks between them. Built output is needed for the service's child process: `pnpm run build`.
+
+import { opaPolicy } from "@selfheal/adapter-opa";
+import { firingPayload } from "@selfheal/adapter-prometheus";
+import { binaryAvailable, freePort } from "@selfheal/adapter-prometheus/testing";
+import type { AuditEvent, Incident } from "@selfheal/core";
+import { runGit } from "@selfheal/gitops/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { type ClosedLoop, type ClosedLoopSettings, startClosedLoop, timeline } from "../src/loop/index.js";
+
+const binaries = ["/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"];
+const missing = (await Promise.all(binaries.map(binaryAvailable))).includes(false);
+// On CI a missing binary must fail the run (startPrometheus throws), never skip it.
+const skip = missing && process.env.CI !== "true";
+
+let loop: ClosedLoop | undefined;
+afterEach(async () => {
+  await loop?.stop();
+  loop = undefined;
+});
+
+/** Start a loop, inject the bad release, and wait until the first incident closes. */
+async function runScenario(
+  settings: ClosedLoopSettings,
+  options: { readonly merge?: boolean; readonly timeoutMs?: number } = {},
+) {
+  loop = await startClosedLoop(settings);
+  const started = loop;
+  const faultAt = await started.injectFault();
+  const until = Date.now() + (options.timeoutMs ?? 45_000);
+  let incident: Incident | undefined;
+  let sawAwaitingMerge = false;
+  while (incident?.closedAt === undefined) {
+    if (Date.now() > until) throw new Error(`no closed incident in time; last state ${incident?.state}`);
+    [incident] = await started.controller.store.listIncidents();
+    if (options.merge === true && incident?.state === "awaiting_merge") {
+      sawAwaitingMerge = true;
+      for (const request of started.forge?.requests ?? []) {
+        if (request.state === "open")
+          await started.forge?.merge(request.id, { signal: AbortSignal.timeout(10_000) });
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await started.controller.settled();
+  return {
+    loop: started,
+    sawAwaitingMerge,
+    trail: await timeline(started.controller.store, incident.id, faultAt),
+  };
+}
+
+type Match = readonly [AuditEvent["type"], string?];
+
+/** The events match `expected` in this order (others may come between). */
+function expectInOrder(events: readonly AuditEvent[], expected: readonly Match[]) {
+  let from = 0;
+  for (const [type, text] of expected) {
+    const index = events.findIndex(
+      (event, position) =>
+        position >= from && event.type === type && (text === undefined || event.message.includes(text)),
+    );
+    expect(
+      index,
+      `${type}${text === undefined ? "" : ` (${text})`} after event ${from}`,
+    ).toBeGreaterThanOrEqual(from);
+    from = index + 1;
+  }
+}
+
+const count = (events: readonly AuditEvent[], type: AuditEvent["type"]) =>
+  events.filter((event) => event.type === type).length;
+
+const git = (target: ClosedLoop, ...args: string[]) => runGit(["--git-dir", target.repoPath, ...args]);
+
+describe.skipIf(skip)("the closed loop with real Prometheus, Alertmanager, git and the sync agent", () => {
+  it("1. rolls a bad release back with a commit on main, syncs, and verifies the recovery", {
+    timeout: 60_000,
+  }, async () => {
+    const { loop: running, trail } = await runScenario({ mode: "direct" });
+    expectInOrder(trail.events, [
+      ["signal.received", "firing HighErrorRate"],
+      ["incident.opened"],
+      ["enrich.completed", "prometheus"],
+      ["decision.made", "rollback"],
+      ["remediation.started"],
+      ["remediation.completed"],
+      ["verification.passed", "argocd-sync: checkout: Synced and Healthy"],
+      ["verification.passed", "prometheus-recovery"],
+      ["incident.closed", "resolved"],
+    ]);
+    expect(trail.incident.state).toBe("resolved");
+    expect(count(trail.events, "remediation.completed")).toBe(1);
+    // The rollback is on main, names the incident, and is what runs now.
+    const head = await git(running, "log", "-1", "--format=%B", "main");
+    expect(head).toContain(`Selfheal-Incident: ${trail.incident.id}`);
+    expect(await git(running, "show", `main:${running.manifestPath}`)).toContain("checkout:v1.1.0");
+    expect(running.deploys.map((deploy) => deploy.version)).toEqual(["v1.2.0", "v1.1.0"]);
+    expect(running.service.version).toBe("v1.1.0");
+    expect(Object.keys(trail.durations).sort()).toEqual([
+      "decide_s",
+      "detect_s",
+      "remediate_s",
+      "sync_s",
+      "verify_s",
+    ]);
+    expect(trail.mttr_s).toBeLessThan(30);
+  });
+
+  it("2. does the same through a change request that the test merges", { timeout: 60_000 }, async () => {
+    const result = await runScenario({ mode: "change_request" }, { merge: true });
+    const { loop: running, trail } = result;
+    expect(result.sawAwaitingMerge).toBe(true);
+    expectInOrder(trail.events, [
+      ["signal.received"],
+      ["decision.made", "rollback"],
+      ["remediation.completed"],
+      ["merge.completed"],
+      ["verification.passed", "argocd-sync"],
+      ["verification.passed", "prometheus-recovery"],
+      ["incident.closed", "resolved"],
+    ]);
+    expect(running.forge?.requests.map((request) => [request.state, request.branch])).toEqual([
+      ["merged", expect.stringMatching(/^selfheal\//)],
+    ]);
+    // main moved by the forge's merge commit, not by a direct push.
+    expect(await git(running, "log", "-1", "--format=%P%n%s", "main")).toMatch(
+      /^\w+ \w+\nMerge change request #1/,
+    );
+    expect(running.service.version).toBe("v1.1.0");
+  });
+
+  it("3. escalates and opens the circuit when the rollback does not cure the symptom, and acts no more", {
+    timeout: 90_000,
+  }, async () => {
+    const { loop: running, trail } = await runScenario(
+      {
+        // v1.1.0 is bad too: rolling back to it cannot help.
+        versions: { "v1.0.0": { errorRate: 0 }, "v1.1.0": { errorRate: 0.3 }, "v1.2.0": { errorRate: 0.3 } },
+        baseVersion: "v1.0.0",
+        releases: ["v1.1.0", "v1.2.0"],
+        deadlineS: 10,
+      },
+      { timeoutMs: 60_000 },
+    );
+    expectInOrder(trail.events, [
+      ["decision.made", "rollback"],
+      ["remediation.completed"],
+      ["verification.passed", "argocd-sync"],
+      ["verification.failed", "prometheus-recovery"],
+      ["circuit.opened"],
+      ["incident.closed", "escalated"],
+    ]);
+    expect(trail.incident.state).toBe("escalated");
+    expect(running.service.version).toBe("v1.1.0");
+
+    // The same alert again, as a new firing: the open circuit suppresses any second action.
+    const payload = firingPayload({
+      groupLabels: { alertname: "HighErrorRate", service: "checkout" },
+      alerts: [
+        {
+          labels: { alertname: "HighErrorRate", service: "checkout", severity: "critical" },
+          fingerprint: "e2e-again",
+        },
+      ],
+    });
+    const answer = await fetch(`${running.controllerUrl}/webhook/alertmanager`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    expect(answer.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await running.controller.settled();
+    const all = await running.controller.store.listEvents();
+    expect(
+      all.some((event) => event.type === "guardrail.suppressed" && event.message.includes("circuit")),
+    ).toBe(true);
+    expect(count(all, "remediation.started")).toBe(1);
+    expect(count(all, "remediation.completed")).toBe(1);
+    expect(await git(running, "rev-list", "--count", "main")).toBe("4\n");
+  });
+
+  it("4. takes no action and escalates when OPA is unreachable", { timeout: 60_000 }, async () => {
+    const closedPort = await freePort();
+    const policy = opaPolicy({ url: `http://127.0.0.1:${closedPort}`, timeoutMs: 500, retries: 0 });
+    const { loop: running, trail } = await runScenario({ policy });
+    // The OPA adapter fails closed: its decision is "none, escalate", naming OPA.
+    expectInOrder(trail.events, [
+      ["signal.received"],
+      ["decision.made", "none: policy opa:selfheal/decision failed closed: OPA unreachable"],
+      ["incident.closed", "escalated"],
+    ]);
+    expect(trail.incident.state).toBe("escalated");
+    expect(trail.incident.closeReason).toMatch(/opa/i);
+    expect(trail.events.filter((event) => event.type.startsWith("remediation."))).toEqual([]);
+    expect(await git(running, "rev-list", "--count", "main")).toBe("2\n");
+    expect(running.service.version).toBe("v1.2.0");
+  });
+});
