@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadConfig, type SelfhealConfig } from "@selfheal/cli";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
@@ -38,10 +39,51 @@ const Service = KubeObject.extend({
   kind: z.literal("Service"),
   spec: z.object({ ports: z.array(z.object({ name: z.string(), port: z.number() })) }),
 });
-const Config = z.object({
-  sources: z.array(z.object({ type: z.literal("alertmanager"), path: z.string() })),
-  verify: z.array(z.object({ type: z.string(), sync: z.boolean().optional() })),
+const Deployment = z.object({
+  spec: z.object({
+    template: z.object({
+      spec: z.object({
+        containers: z.array(
+          z.object({
+            name: z.string(),
+            env: z
+              .array(
+                z.object({
+                  name: z.string(),
+                  value: z.string().optional(),
+                  valueFrom: z.object({ secretKeyRef: z.object({ key: z.string() }).optional() }).optional(),
+                }),
+              )
+              .default([]),
+          }),
+        ),
+      }),
+    }),
+  }),
 });
+
+/**
+ * selfheal.yaml through the CLI's own loader, with the variables the Deployment sets on the
+ * controller container (sample values; URLs where the config expects URLs).
+ */
+async function controllerConfig(): Promise<SelfhealConfig> {
+  const deployment = Deployment.parse(await only("kubernetes/deployment.yaml"));
+  const container = deployment.spec.template.spec.containers.find((entry) => entry.name === "selfheal");
+  const urls: Record<string, string> = {
+    "database-url": "postgres://selfheal:sample@postgres.db.svc:5432/selfheal",
+    "slack-webhook-url": "https://hooks.slack.com/services/T0/B0/sample",
+  };
+  const env = Object.fromEntries(
+    (container?.env ?? []).map((variable) => {
+      const key = variable.valueFrom?.secretKeyRef?.key;
+      return [
+        variable.name,
+        variable.value ?? (key === undefined ? "sample" : (urls[key] ?? `sample-${key}`)),
+      ];
+    }),
+  );
+  return loadConfig(join(deployDir, "kubernetes/selfheal.yaml"), { env });
+}
 const RulesFile = z.object({ groups: z.array(z.unknown()).min(1) });
 const PrometheusRule = KubeObject.extend({ kind: z.literal("PrometheusRule"), spec: RulesFile });
 const WebhookReceiver = z.object({
@@ -65,20 +107,23 @@ const AlertmanagerConfig = z.object({
 });
 const Application = KubeObject.extend({
   kind: z.literal("Application"),
-  spec: z.object({ syncPolicy: z.object({ automated: z.object({}).passthrough().optional() }).optional() }),
+  spec: z.object({
+    source: z.object({ path: z.string() }),
+    syncPolicy: z.object({ automated: z.object({}).passthrough().optional() }).optional(),
+  }),
 });
 
 describe("the deploy files outside the cluster manifests", () => {
   it("route Alertmanager to the controller's webhook with its bearer token", async () => {
     const alertmanager = AlertmanagerConfig.parse(await only("alertmanager/alertmanager.yml"));
-    const config = Config.parse(await only("kubernetes/selfheal.yaml"));
+    const config = await controllerConfig();
     const service = Service.parse(await only("kubernetes/service.yaml"));
     expect(alertmanager.route.group_by).toEqual(["alertname", "service"]);
     const receiver = alertmanager.receivers.find((candidate) => candidate.name === "selfheal");
     const webhook = receiver?.webhook_configs?.[0];
     const httpPort = service.spec.ports.find((port) => port.name === "http")?.port;
     expect(webhook?.url).toBe(
-      `http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${httpPort}${config.sources[0]?.path}`,
+      `http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${httpPort}${config.sources.alertmanager?.path}`,
     );
     expect(webhook?.send_resolved).toBe(true);
     expect(webhook?.max_alerts).toBe(0);
@@ -100,7 +145,15 @@ describe("the deploy files outside the cluster manifests", () => {
     expect(byName.get("checkout")?.spec.syncPolicy?.automated).toBeUndefined();
     expect(byName.get("selfheal")?.spec.syncPolicy?.automated).toBeDefined();
     // The verifier syncs because the application does not.
-    const config = Config.parse(await only("kubernetes/selfheal.yaml"));
-    expect(config.verify.find((verifier) => verifier.type === "argocd-sync")?.sync).toBe(true);
+    const config = await controllerConfig();
+    expect(config.verify.argocd?.sync).toBe(true);
+    // The verifier finds the application by the alert's service; a rollback edits the overlay
+    // the application deploys.
+    const fill = (template: string | undefined) => template?.replaceAll("{service}", "checkout");
+    expect(byName.has(fill(config.verify.argocd?.app) ?? "")).toBe(true);
+    const image = config.remediate.gitops?.image;
+    expect(image?.kind === "kustomize" ? fill(image.file) : undefined).toBe(
+      `${byName.get("checkout")?.spec.source.path}/kustomization.yaml`,
+    );
   });
 });

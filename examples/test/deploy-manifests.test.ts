@@ -1,10 +1,12 @@
 import { execFile } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { alertmanagerWebhook } from "@selfheal/adapter-prometheus";
-import { healthPath, readinessPath } from "@selfheal/core";
+import { loadConfig, wireController } from "@selfheal/cli";
+import { healthPath, memoryStore, readinessPath, silentLogger } from "@selfheal/core";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
@@ -68,7 +70,10 @@ const EnvVar = z.object({
   name: z.string(),
   value: z.string().optional(),
   valueFrom: z
-    .object({ secretKeyRef: z.object({ name: z.string(), key: z.string() }).optional() })
+    .object({
+      secretKeyRef: z.object({ name: z.string(), key: z.string() }).optional(),
+      fieldRef: z.object({ fieldPath: z.string() }).optional(),
+    })
     .optional(),
 });
 const Probe = z.object({ httpGet: z.object({ path: z.string(), port: z.union([z.string(), z.number()]) }) });
@@ -123,16 +128,30 @@ const Kustomization = z.object({
   resources: z.array(z.string()),
   configMapGenerator: z.array(z.object({ name: z.string(), files: z.array(z.string()) })),
 });
-const Config = z.object({
-  listen: z.object({ port: z.number() }),
-  sources: z.array(z.object({ type: z.literal("alertmanager"), path: z.string() })),
-  store: z.object({ type: z.literal("postgres") }),
-  remediate: z.array(z.object({ type: z.literal("gitops"), autoMerge: z.literal(false) })),
-  verify: z.array(z.object({ type: z.string(), sync: z.boolean().optional() })),
-  telemetry: z.object({
-    metrics: z.object({ prometheus: z.object({ port: z.number(), path: z.string() }) }),
-  }),
-});
+/** Sample values of the Secret's keys, shaped as the config expects them (URLs are URLs). */
+const sampleSecrets: Record<string, string> = {
+  "database-url": "postgres://selfheal:sample@postgres.db.svc:5432/selfheal?sslmode=verify-full",
+  "slack-webhook-url": "https://hooks.slack.com/services/T0/B0/sample",
+};
+const podName = "selfheal-6f7c9d8b5-x2k4p";
+
+/**
+ * The environment the Deployment gives the controller container, and nothing else: a `${VAR}`
+ * of selfheal.yaml the Deployment does not set fails the CLI's loader, as it would fail the pod.
+ */
+function containerEnv(container: z.infer<typeof Container>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const variable of container.env) {
+    const secret = variable.valueFrom?.secretKeyRef;
+    const field = variable.valueFrom?.fieldRef?.fieldPath;
+    if (variable.value !== undefined) env[variable.name] = variable.value;
+    else if (secret !== undefined) env[variable.name] = sampleSecrets[secret.key] ?? `sample-${secret.key}`;
+    else if (field === "metadata.name") env[variable.name] = podName;
+    else throw new Error(`${variable.name}: no value the test knows how to provide`);
+  }
+  return env;
+}
+
 describe("the deploy files", () => {
   it("parse, and every Kubernetes object names its apiVersion, kind and name", async () => {
     const files = await yamlFiles();
@@ -196,12 +215,13 @@ describe("the deploy files", () => {
     const service = Service.parse(await only("kubernetes/service.yaml"));
     const secret = Secret.parse(await only("kubernetes/secret.example.yaml"));
     const kustomization = Kustomization.parse(await only("kubernetes/kustomization.yaml"));
-    const configText = await readFile(join(deployDir, "kubernetes/selfheal.yaml"), "utf8");
-    const config = Config.parse(await only("kubernetes/selfheal.yaml"));
     const controller = deployment.spec.template.spec.containers.find(
       (container) => container.name === "selfheal",
     );
     if (controller === undefined) throw new Error("no selfheal container");
+    // Validated by the CLI's own loader (the one `selfheal run` uses), with the Deployment's env.
+    const env = containerEnv(controller);
+    const config = await loadConfig(join(deployDir, "kubernetes/selfheal.yaml"), { env });
 
     expect(controller.image).toBe("ghcr.io/selfheal/selfheal:0.1.0");
     expect(controller.args).toEqual(["run", "--config", "/etc/selfheal/selfheal.yaml"]);
@@ -213,14 +233,15 @@ describe("the deploy files", () => {
     expect(controller.readinessProbe?.httpGet).toEqual({ path: readinessPath, port: "http" });
     expect(controller.livenessProbe?.httpGet).toEqual({ path: healthPath, port: "http" });
     expect(ports.get("http")).toBe(config.listen.port);
-    expect(ports.get("metrics")).toBe(config.telemetry.metrics.prometheus.port);
+    expect(config.telemetry.prometheus).toEqual({ host: "0.0.0.0", port: 9464, path: "/metrics" });
+    expect(ports.get("metrics")).toBe(config.telemetry.prometheus?.port);
     for (const port of service.spec.ports) expect(ports.has(String(port.targetPort)), port.name).toBe(true);
 
-    // Every ${VAR} of the config is set in the container; every secret key it reads exists.
-    const env = new Map(controller.env.map((variable) => [variable.name, variable]));
+    // Every ${VAR} of the config is set in the container (the loader above refuses a missing
+    // one); every secret key it reads exists.
     const references = JSON.stringify(await only("kubernetes/selfheal.yaml")).matchAll(/\$\{([A-Z_]+)\}/g);
     for (const [, name] of references) {
-      expect(env.has(name ?? ""), `${name} is not set in the Deployment`).toBe(true);
+      expect(Object.hasOwn(env, name ?? ""), `${name} is not set in the Deployment`).toBe(true);
     }
     for (const variable of controller.env) {
       const ref = variable.valueFrom?.secretKeyRef;
@@ -229,9 +250,26 @@ describe("the deploy files", () => {
       expect(Object.keys(secret.stringData ?? {}), variable.name).toContain(ref.key);
     }
 
-    // Volumes: the git workspace is writable, config maps exist or are documented.
+    // Several replicas need the shared store, each under its own name (the pod's).
+    expect(config.store.postgres?.connectionString).toBe(env.SELFHEAL_DATABASE_URL);
+    expect(config.store.file).toBeUndefined();
+    expect(config.controller.instanceId).toBe(podName);
+    expect(config.controller.claimTtl).toBeDefined();
+
+    // The policy is the OPA sidecar of the same pod, on the address it listens on.
+    const opa = deployment.spec.template.spec.containers.find((container) => container.name === "opa");
+    const opaAddress = opa?.args?.find((arg) => arg.startsWith("--addr="))?.slice("--addr=".length);
+    expect(config.policy.opa?.url).toBe(`http://${opaAddress}`);
+
+    // Changes are proposed as pull requests that people merge.
+    expect(config.remediate.gitops).toMatchObject({ mode: "change_request", autoMerge: false });
+    expect(config.remediate.gitops?.forge?.github?.token).toBe(env.GITHUB_TOKEN);
+
+    // Volumes: the git workspace is writable, the kill switch is read from its ConfigMap, config
+    // maps exist or are documented.
     const mounts = new Map(controller.volumeMounts.map((mount) => [mount.name, mount.mountPath]));
-    expect(configText).toContain(`dir: ${mounts.get("git-workspace")}`);
+    expect(config.remediate.gitops?.repo.dir).toBe(mounts.get("git-workspace"));
+    expect(config.guardrails.killSwitchFile).toBe(`${mounts.get("kill-switch")}/on`);
     const volumes = deployment.spec.template.spec.volumes;
     expect(volumes.find((volume) => volume.name === "git-workspace")?.emptyDir).toBeDefined();
     const generated = kustomization.configMapGenerator.map((generator) => generator.name);
@@ -262,7 +300,44 @@ describe("the deploy files", () => {
     expect([...listed].sort()).toEqual(objectFiles.filter((file) => file !== "secret.example.yaml").sort());
 
     // The webhook path is the one the Alertmanager source serves by default.
-    expect(config.sources[0]?.path).toBe(alertmanagerWebhook().route?.path);
+    expect(config.sources.alertmanager?.path).toBe(alertmanagerWebhook().route?.path);
+    expect(config.sources.alertmanager?.bearerToken).toBe(env.SELFHEAL_ALERTMANAGER_TOKEN);
+  });
+
+  it("is accepted by every adapter factory it names", async () => {
+    const deployment = Deployment.parse(await only("kubernetes/deployment.yaml"));
+    const controller = deployment.spec.template.spec.containers.find(
+      (container) => container.name === "selfheal",
+    );
+    if (controller === undefined) throw new Error("no selfheal container");
+    const config = await loadConfig(join(deployDir, "kubernetes/selfheal.yaml"), {
+      env: containerEnv(controller),
+    });
+    // What `selfheal run` does before connecting anywhere, as `selfheal replay` does it: sources,
+    // enrichers, policy, forge, remediator and guardrails through their factories (a forge
+    // without change requests in change_request mode, say, would be refused here). A memory
+    // store and a temporary clone folder; verifiers, notifiers and the metrics server left out.
+    const workspaceDir = await mkdtemp(join(tmpdir(), "selfheal-deploy-config-"));
+    try {
+      const wired = await wireController(config, {
+        baseDir: join(deployDir, "kubernetes"),
+        logger: silentLogger,
+        store: memoryStore(),
+        workspaceDir,
+        sideEffects: false,
+      });
+      try {
+        expect(wired.settings.policy.name).toBe("opa:selfheal/decision");
+        expect(wired.settings.enrich?.map((enricher) => enricher.name)).toEqual(["prometheus", "gitops"]);
+        expect(wired.settings.remediate).toBeDefined();
+        expect(wired.settings.instanceId).toBe(podName);
+        expect(wired.settings.claimTtl).toBe(config.controller.claimTtl);
+      } finally {
+        await wired.close();
+      }
+    } finally {
+      await rm(workspaceDir, { recursive: true, force: true });
+    }
   });
 
   it("build with kustomize, the generated config wired into the Deployment", async (context) => {

@@ -108,11 +108,18 @@ export const StoreConfig = z
 
 /** `controller`: how incidents are keyed and timed. */
 export const ControllerConfig = z.strictObject({
-  instanceId: z.string().min(1).optional().describe("Name of this instance in the audit trail."),
+  instanceId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Name of this replica in the audit trail, such as its pod's name. @default hostname:pid"),
   incidentKey: z.array(z.string().min(1)).min(1).optional().describe('@default ["service", "alertname"]'),
   historyWindow: DurationConfig.optional().describe('@default "24h"'),
   mergeTimeout: DurationConfig.optional().describe('@default "24h"'),
   maxParallelDecisions: z.number().int().positive().optional().describe("@default 16"),
   maxPendingDeliveries: z.number().int().positive().optional().describe("@default 1000"),
+  claimTtl: DurationConfig.optional().describe(
+    'With a store shared by several replicas (postgres): how long a claim on an incident lasts unless renewed; a dead replica\'s incidents are taken over after it. @default "30s"',
+  ),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

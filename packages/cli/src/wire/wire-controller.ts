@@ -80,6 +80,7 @@ export async function wireController(config: SelfhealConfig, options: WireOption
       ? {}
       : { maxPendingDeliveries: controller.maxPendingDeliveries }),
     ...(controller.instanceId === undefined ? {} : { instanceId: controller.instanceId }),
+    ...(controller.claimTtl === undefined ? {} : { claimTtl: controller.claimTtl }),
     ...(telemetry === undefined ? {} : { meterProvider: telemetry.meterProvider }),
     ...(options.env === undefined ? {} : { env: options.env }),
   };
