@@ -8,9 +8,10 @@
 // request which the demo merges as a reviewer would, the agent syncs, and the controller
 // verifies the recovery. Everything started is stopped at the end; the folder with the audit
 // trail and a clone of the config repo is kept. SELFHEAL_DEMO_PROMETHEUS=off forces the fallback.
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { binaryAvailable } from "@selfheal/adapter-prometheus/testing";
 import { fileStore, type Incident } from "@selfheal/core";
 import { runGit } from "@selfheal/gitops/testing";
@@ -72,7 +73,15 @@ try {
   console.log("where to look:");
   console.log(`  the commit:      git -C ${repoCopy} show ${revision.slice(0, 12)}`);
   console.log(`  the history:     git -C ${repoCopy} log --oneline --graph main`);
-  console.log(`  the audit trail: ${join(stateDir, "journal-*.ndjson")} (incident ${incident.id})`);
+  // A config naming the demo's store, so the `selfheal` command can show the ledger.
+  const auditConfig = join(demoDir, "selfheal.yaml");
+  await writeFile(
+    auditConfig,
+    "# The demo's store, for `selfheal audit`.\npolicy: { builtin: {} }\nstore: { file: { dir: state } }\n",
+  );
+  const cli = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
+  console.log(`  the audit trail: node ${cli} audit --config ${auditConfig}`);
+  console.log(`                   (raw: ${join(stateDir, "journal-*.ndjson")}, incident ${incident.id})`);
   console.log(
     `  stopped:         sample service, sync agent, git server${useReal ? ", Prometheus, Alertmanager" : ""}`,
   );

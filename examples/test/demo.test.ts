@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
@@ -36,8 +36,18 @@ async function runDemo(environment: Record<string, string>) {
   const kept = /kept after the demo \(not deleted\): (\S+)/.exec(stdout)?.[1];
   const keptFiles = kept === undefined ? [] : await readdir(kept);
   const journals = kept === undefined ? [] : await readdir(join(kept, "state"));
+  // The ledger command it prints works (run before the kept folder is removed).
+  const audit = /the audit trail: node (\S+) audit --config (\S+)/.exec(stdout);
+  const ledger =
+    audit === null
+      ? undefined
+      : (JSON.parse(
+          execFileSync(process.execPath, [audit[1] ?? "", "audit", "--config", audit[2] ?? "", "--json"], {
+            encoding: "utf8",
+          }),
+        ) as unknown);
   if (kept !== undefined) await rm(kept, { recursive: true, force: true });
-  return { stdout, leftovers, keptFiles, journals };
+  return { stdout, leftovers, keptFiles, journals, ledger };
 }
 
 function expectTimeline(stdout: string) {
@@ -61,7 +71,7 @@ function expectTimeline(stdout: string) {
   const times = [...stdout.matchAll(/^ {2}\+(\d+\.\d{3})s {2}/gm)].map((match) => Number(match[1]));
   expect(times).toEqual([...times].sort((a, b) => a - b));
   expect(stdout).toMatch(/the commit: {6}git -C \S+config-repo show [0-9a-f]{12}/);
-  expect(stdout).toMatch(/the audit trail: \S+journal-\*\.ndjson/);
+  expect(stdout).toMatch(/raw: \S+journal-\*\.ndjson/);
   expect(stdout.trimEnd().split("\n").at(-1)).toMatch(
     /^checkout-higherrorrate-[0-9a-f]+ resolved: MTTR [\d.]+ s$/,
   );
@@ -72,21 +82,23 @@ describe("the local demo", () => {
     "runs the loop with real Prometheus and Alertmanager, prints every stage and the MTTR, and stops what it started",
     { timeout: 90_000 },
     async () => {
-      const { stdout, leftovers, keptFiles, journals } = await runDemo({});
+      const { stdout, leftovers, keptFiles, journals, ledger } = await runDemo({});
       expect(stdout).toContain("using: real Prometheus and Alertmanager");
       expect(stdout).toMatch(/delivered by Alertmanager/);
       expectTimeline(stdout);
       expect(leftovers).toEqual([]);
-      expect(keptFiles.sort()).toEqual(["config-repo", "state"]);
+      expect(keptFiles.sort()).toEqual(["config-repo", "selfheal.yaml", "state"]);
+      expect(ledger).toMatchObject({ incidents: [{ service: "checkout", outcome: "resolved" }] });
       expect(journals.some((file) => /^journal-\d+\.ndjson$/.test(file))).toBe(true);
     },
   );
 
   it("says what it used without Prometheus and still closes the loop", { timeout: 90_000 }, async () => {
-    const { stdout, leftovers } = await runDemo({ SELFHEAL_DEMO_PROMETHEUS: "off" });
+    const { stdout, leftovers, ledger } = await runDemo({ SELFHEAL_DEMO_PROMETHEUS: "off" });
     expect(stdout).toMatch(/using: no Prometheus\/Alertmanager .*reads the service's \/metrics itself/);
     expect(stdout).toMatch(/delivered by the demo's scraper/);
     expectTimeline(stdout);
+    expect(ledger).toMatchObject({ incidents: [{ service: "checkout", outcome: "resolved" }] });
     expect(leftovers).toEqual([]);
   });
 });
