@@ -1,6 +1,7 @@
 import {
   BadInputError,
   type DecisionMetrics,
+  describeError,
   type Enricher,
   type Enrichment,
   type JsonValue,
@@ -8,7 +9,14 @@ import {
 } from "@selfheal/core";
 import { defaultAlertExpressions, defaultMetricQueries } from "./default-queries.js";
 import { createHttpClient, type HttpConnectionSettings } from "./http-client.js";
-import { type MetricReading, readingFacts, readMetric, warningOf } from "./metric-reading.js";
+import {
+  type MetricReading,
+  type ReadingOptions,
+  readingFacts,
+  readMetric,
+  warningOf,
+} from "./metric-reading.js";
+import { instantQuery } from "./prometheus-query.js";
 import { checkPromDuration, compilePromql, type PromqlTemplate, promqlValuesOf } from "./promql-template.js";
 
 /** Settings of `prometheusMetrics`. */
@@ -104,7 +112,11 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
             async ([metric, template]) => [metric, await readMetric(template, values, options)] as const,
           ),
         ),
-        expression === undefined ? undefined : readMetric(expression, values, options),
+        expression !== undefined
+          ? readMetric(expression, values, options)
+          : levelCheck
+            ? readRuleCondition(incident, options)
+            : undefined,
       ]);
       // Readings swallow errors; a cancelled enrichment must not look like a finished one.
       if (signal.aborted) {
@@ -128,7 +140,9 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
         metrics: metrics as DecisionMetrics,
       };
       if (check === undefined) {
-        facts.levelCheck = levelCheck ? `no expression known for alert ${incident.alertname}` : "disabled";
+        facts.levelCheck = levelCheck
+          ? `no expression known for alert ${incident.alertname} (none configured, no generatorURL)`
+          : "disabled";
       } else {
         const failed = check.status === "error" || check.status === "unrenderable";
         const holds = failed ? "unknown" : check.status !== "empty";
@@ -144,6 +158,53 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
       return enrichment;
     },
   };
+}
+
+/**
+ * The alert's own rule, when no expression is configured for it: Prometheus's `generatorURL`
+ * carries the rule's expression (`g0.expr`). It covers every series of the rule, so the
+ * condition holds for this incident when a returned series has labels that all match the
+ * alert's (the alert's labels are the series' plus the rule's own). `undefined` when the
+ * incident has no such link.
+ */
+function readRuleCondition(
+  incident: { readonly generatorUrl?: string | undefined; readonly labels: Readonly<Record<string, string>> },
+  options: ReadingOptions,
+): Promise<MetricReading> | undefined {
+  const expression = ruleExpression(incident.generatorUrl);
+  if (expression === undefined) return undefined;
+  return (async (): Promise<MetricReading> => {
+    try {
+      const answer = await instantQuery(options.client, expression, options);
+      const matching = answer.samples.filter((sample) =>
+        Object.entries(sample.labels).every(
+          ([key, value]) => key === "__name__" || incident.labels[key] === value,
+        ),
+      );
+      const [first, ...rest] = matching;
+      const warnings = answer.warnings;
+      if (first === undefined) return { status: "empty", query: expression, warnings };
+      if (rest.length > 0)
+        return { status: "ambiguous", query: expression, series: matching.length, warnings };
+      if (!Number.isFinite(first.value)) {
+        return { status: "not_finite", query: expression, value: String(first.value), warnings };
+      }
+      return { status: "ok", query: expression, value: first.value, warnings };
+    } catch (error) {
+      return { status: "error", query: expression, error: describeError(error) };
+    }
+  })();
+}
+
+/** The rule expression in a Prometheus `generatorURL` (`…/graph?g0.expr=…`), if any. */
+export function ruleExpression(generatorUrl: string | undefined): string | undefined {
+  if (generatorUrl === undefined) return undefined;
+  try {
+    const expression = new URL(generatorUrl).searchParams.get("g0.expr");
+    return expression === null || expression.trim() === "" ? undefined : expression;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

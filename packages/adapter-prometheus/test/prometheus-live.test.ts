@@ -187,6 +187,24 @@ describe.skipIf(skip)("against a real Prometheus", () => {
     expect(configured.stale?.reason).toMatch(/LowTraffic no longer holds/);
   });
 
+  it("checks any alert again through its rule's expression from the generatorURL", async () => {
+    const rule = 'sum by (service) (rate(http_requests_total{status=~"5.."}[5s])) > 0';
+    const generatorUrl = `http://prometheus:9090/graph?g0.expr=${encodeURIComponent(rule)}&g0.tab=1`;
+    const check = (service: string) =>
+      prometheusMetrics(settings()).enrich({
+        incident: { ...incidentFor(service, "ServiceErrors"), generatorUrl },
+        input: makeDecisionInput(),
+        signal: signal(),
+      });
+    // The rule returns one series per service with errors: checkout's matches its alert's labels.
+    const busy = await check("checkout");
+    expect(busy.stale).toBeUndefined();
+    expect(busy.facts).toMatchObject({ levelCheck: { query: rule, status: "ok", holds: true } });
+    // healthy has no errors: no series of the rule is this alert's any more.
+    const calm = await check("healthy");
+    expect(calm.stale?.reason).toMatch(/ServiceErrors no longer holds/);
+  });
+
   it("does not mark stale when the level check itself fails", async () => {
     const found = await enrich("healthy", { alertExpressions: { Broken: "sum(" } }, "Broken");
     expect(found.stale).toBeUndefined();
@@ -194,7 +212,9 @@ describe.skipIf(skip)("against a real Prometheus", () => {
     expect(found.facts).toMatchObject({ levelCheck: { status: "error", holds: "unknown" } });
     const unknown = await enrich("healthy", {}, "SomethingElse");
     expect(unknown.stale).toBeUndefined();
-    expect(unknown.facts).toMatchObject({ levelCheck: "no expression known for alert SomethingElse" });
+    expect(unknown.facts).toMatchObject({
+      levelCheck: "no expression known for alert SomethingElse (none configured, no generatorURL)",
+    });
   });
 
   it("answers with the documented envelope (checked against the spec)", async () => {

@@ -63,6 +63,7 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
       annotations: signal.annotations,
       fingerprint: signal.fingerprint,
       startsAt: signal.startsAt,
+      ...(signal.generatorUrl === undefined ? {} : { generatorUrl: signal.generatorUrl }),
       firing: [signal.fingerprint],
       signalCount: 1,
       openedAt: at,

@@ -83,6 +83,11 @@ export const Incident = z.object({
   /** The fingerprint and start of the signal that opened it. */
   fingerprint: z.string(),
   startsAt: Timestamp,
+  /**
+   * Link to the rule that fired, from the signal that opened it (Prometheus's `generatorURL`,
+   * which carries the rule's expression: a level check can evaluate it again).
+   */
+  generatorUrl: z.string().optional(),
   /** Fingerprints of alerts of this incident still firing. Empty once all resolved. */
   firing: z.array(z.string()),
   /** Signals folded into it, duplicates not counted. */
