@@ -1,6 +1,4 @@
 import {
-  type ChangeRequest,
-  type GitForge,
   type Incident,
   RemediationError,
   type RemediationOutcome,
@@ -8,73 +6,17 @@ import {
   type Remediator,
   sleep,
 } from "@selfheal/core";
-import {
-  type ChangeRequestKillSwitch,
-  changeRequestText,
-  formatTrailers,
-} from "../change-request/change-request-text.js";
-import type { GitWorkspace } from "../git/git-workspace.js";
-import type { LocateWorkloadOptions } from "../locate/locate-workload.js";
+import { changeRequestText, formatTrailers } from "../change-request/change-request-text.js";
 import { type GitopsDetails, gitopsDetails } from "./gitops-details.js";
-import type { ImageTarget } from "./image-target.js";
+import type { GitopsSettings } from "./gitops-settings.js";
 import { plainGitForge } from "./plain-git-forge.js";
+import { branchName, outcomeOf, planParams, planSummary } from "./plan-params.js";
+
+export type { GitopsSettings } from "./gitops-settings.js";
+export { branchName } from "./plan-params.js";
+
 import { changeFiles, changeSettings, paramsJson, resolveChange, unifiedDiff } from "./plan-change.js";
 import { type WriteContext, writeBranch, writeDirect } from "./write-change.js";
-
-/** Settings of {@link gitopsRemediator}. */
-export interface GitopsSettings {
-  /** The warm workspace of the config repo (its branch is where changes land). */
-  readonly workspace: GitWorkspace;
-  /**
-   * Where change requests are opened.
-   * @default plainGitForge(): no change requests, direct commits only
-   */
-  readonly forge?: GitForge;
-  /**
-   * `change_request`: push a branch and open a change request; `direct`: commit to the branch.
-   * @default "change_request" when the forge has change requests, else "direct"
-   */
-  readonly mode?: "change_request" | "direct";
-  /**
-   * Let a decision with `params.direct: true` commit directly even in `change_request` mode.
-   * @default false
-   */
-  readonly allowDirect?: boolean;
-  /**
-   * `git`: push from the workspace; `api`: commit through the forge's API (no push).
-   * @default "git"
-   */
-  readonly commitVia?: "git" | "api";
-  /** How to find the service's workload. @default search `**\/*.yaml` and `**\/*.yml` */
-  readonly locate?: Omit<LocateWorkloadOptions, "service" | "signal">;
-  /** What a rollback edits. @default { kind: "container" } */
-  readonly image?: ImageTarget;
-  /** Most replicas a scale-up may ask for, whatever the policy says. */
-  readonly maxReplicas?: number;
-  /**
-   * Quarantine of rolled-back versions in the repo: the file (`{service}` replaced) and for
-   * how long. `false` writes none.
-   * @default { file: ".selfheal/quarantine/{service}.yaml", ttlMs: 86_400_000 }
-   */
-  readonly quarantine?: { readonly file?: string; readonly ttlMs?: number } | false;
-  /** Merge change requests by themselves once checks pass. @default false */
-  readonly autoMerge?: boolean | { readonly method: "merge" | "squash" | "rebase" };
-  /** Labels added to every change request besides `selfheal` and `selfheal/<action>`. */
-  readonly labels?: readonly string[];
-  /** Called after a change reaches the target branch (ask Argo CD to refresh now). Errors are ignored. */
-  readonly afterLanding?: (landed: {
-    readonly incident: Incident;
-    readonly revision: string;
-  }) => Promise<void>;
-  /** How often `awaitMerge` looks at the change request. @default 5000 */
-  readonly mergePollMs?: number;
-  /** Attempts of a direct commit when the branch keeps moving. @default 5 */
-  readonly maxAttempts?: number;
-  /** How change requests say to stop automation. */
-  readonly killSwitch?: ChangeRequestKillSwitch;
-  /** Clock, for tests. */
-  readonly now?: () => Date;
-}
 
 /**
  * The GitOps remediator: rolls back an image or raises replicas by editing the config repo,
@@ -198,7 +140,7 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
         action: decision.action,
         params: paramsJson(params),
         remediator: "gitops",
-        summary: summary(params, incident.service, mode, workspace.branch),
+        summary: planSummary(params, incident.service, mode, workspace.branch),
         changes: files.map((file) => ({
           target: file.path,
           description: file.description,
@@ -276,73 +218,4 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
       }
     },
   };
-}
-
-/** `selfheal/<incident>/<action>`, safe as a git ref name. */
-export function branchName(idempotencyKey: string): string {
-  const safe = idempotencyKey
-    .split("/")
-    .map((part) => part.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+|\.+$|\.lock$/g, "") || "x")
-    .join("/");
-  return `selfheal/${safe}`;
-}
-
-function outcomeOf(
-  request: ChangeRequest,
-  head: string,
-  reused: boolean,
-  branch: string,
-): RemediationOutcome {
-  const changeRequest = { id: request.id, url: request.url, state: request.state };
-  if (request.state === "merged") {
-    return {
-      status: "applied",
-      reused,
-      revision: request.mergeSha ?? head,
-      changeRequest,
-      details: { gitops: { branch } },
-    };
-  }
-  return { status: "pending_merge", reused, revision: head, changeRequest, details: { gitops: { branch } } };
-}
-
-function planParams(plan: RemediationPlan): Parameters<typeof changeFiles>[0]["params"] {
-  const params = plan.params;
-  if (
-    params.action === "rollback" &&
-    typeof params.file === "string" &&
-    typeof params.from === "string" &&
-    typeof params.to === "string"
-  ) {
-    return { action: "rollback", file: params.file, from: params.from, to: params.to };
-  }
-  if (
-    (params.action === "scale_up" || params.action === "scale_down") &&
-    typeof params.file === "string" &&
-    (params.field === "spec.replicas" || params.field === "spec.minReplicas") &&
-    typeof params.from === "number" &&
-    typeof params.to === "number"
-  ) {
-    const ttl = typeof params.ttlMs === "number" ? { ttlMs: params.ttlMs } : {};
-    return {
-      action: params.action,
-      file: params.file,
-      field: params.field,
-      from: params.from,
-      to: params.to,
-      ...ttl,
-    };
-  }
-  throw new RemediationError(`plan ${plan.idempotencyKey} has params the gitops remediator did not write`, {
-    adapter: "gitops",
-    incidentId: plan.incidentId,
-    escalate: true,
-  });
-}
-
-function summary(params: ReturnType<typeof planParams>, service: string, mode: string, base: string): string {
-  const how = mode === "direct" ? `a direct commit to ${base}` : `a change request onto ${base}`;
-  return params.action === "rollback"
-    ? `Roll ${service} back from ${params.from} to ${params.to} in ${params.file}, as ${how}.`
-    : `Raise ${params.field} of ${service} from ${params.from} to ${params.to} in ${params.file}, as ${how}.`;
 }

@@ -4,7 +4,6 @@ import {
   type Incident,
   type JsonObject,
   RemediationError,
-  toMs,
 } from "@selfheal/core";
 import { createTwoFilesPatch } from "diff";
 import type { GitWorkspace } from "../git/git-workspace.js";
@@ -20,6 +19,7 @@ import { setYamlPath } from "../manifest/set-yaml-path.js";
 import { type ImageTarget, versionAccess } from "./image-target.js";
 import { quarantineFileChange, readQuarantine } from "./quarantine-file.js";
 import { findRollbackTarget } from "./rollback-target.js";
+import { resolveScale } from "./scale-change.js";
 
 /** What the remediator needs to know to work out a change; the resolved settings. */
 export interface ChangeSettings {
@@ -120,43 +120,14 @@ export async function resolveChange(options: {
     return { action: "rollback", file: access.file, from: current, to: found.target.version };
   }
   if (decision.action === "scale_up" || decision.action === "scale_down") {
-    const up = decision.action === "scale_up";
-    const step = numberParam(decision.params.by, 1);
-    const wanted = decision.params.replicas;
-    const ttlMs = up ? ttlParam(decision.params.ttl, fail) : undefined;
-    const extra = ttlMs === undefined ? {} : { ttlMs };
-    const target = (from: number) => (typeof wanted === "number" ? wanted : up ? from + step : from - step);
-    if (location.hpa !== undefined) {
-      const from = location.hpa.minReplicas ?? 1;
-      const to = target(from);
-      const cap = Math.min(location.hpa.maxReplicas, settings.maxReplicas ?? Number.POSITIVE_INFINITY);
-      checkReplicas(
-        up,
-        to,
-        from,
-        cap,
-        `HPA ${location.hpa.name} (maxReplicas ${location.hpa.maxReplicas})`,
-        fail,
-      );
-      return {
-        action: decision.action,
-        file: location.hpa.path,
-        field: "spec.minReplicas",
-        from,
-        to,
-        ...extra,
-      };
-    }
-    if (location.replicas === undefined)
-      throw fail(`spec.replicas is not written in ${location.path}: nothing to change`);
-    const from = location.replicas;
-    const to = target(from);
-    const cap = Math.min(
-      settings.maxReplicas ?? Number.POSITIVE_INFINITY,
-      options.input?.max_replicas ?? Number.POSITIVE_INFINITY,
-    );
-    checkReplicas(up, to, from, cap, "the replica cap", fail);
-    return { action: decision.action, file: location.path, field: "spec.replicas", from, to, ...extra };
+    return resolveScale({
+      action: decision.action,
+      params: decision.params,
+      location,
+      maxReplicas: settings.maxReplicas,
+      inputMax: options.input?.max_replicas,
+      fail,
+    });
   }
   throw fail(`the gitops remediator cannot carry out "${decision.action}"`);
 }
@@ -311,36 +282,4 @@ export async function quarantinedVersions(
     for (const entry of readQuarantine(text, options.now)) versions.add(entry.version);
   }
   return [...versions];
-}
-
-function numberParam(value: unknown, fallback: number): number {
-  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : fallback;
-}
-
-function ttlParam(value: unknown, fail: (message: string) => Error): number | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const ms =
-      typeof value === "number" ? value : typeof value === "string" ? toMs(value, "ttl") : Number.NaN;
-    if (Number.isFinite(ms) && ms > 0) return ms;
-  } catch {
-    // reported below
-  }
-  throw fail(
-    `decision params.ttl must be a positive duration ("2h") or milliseconds, not ${JSON.stringify(value)}`,
-  );
-}
-
-function checkReplicas(
-  up: boolean,
-  to: number,
-  from: number,
-  cap: number,
-  capName: string,
-  fail: (message: string) => Error,
-): void {
-  if (!Number.isInteger(to) || to < 1) throw fail(`replicas must be a whole number ≥ 1, not ${to}`);
-  if (up && to <= from) throw fail(`scale up to ${to} is not above the current ${from}`);
-  if (!up && to >= from) throw fail(`scale down to ${to} is not below the current ${from}`);
-  if (to > cap) throw fail(`scale to ${to} is above ${capName}: ${cap}`);
 }
