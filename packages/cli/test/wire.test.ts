@@ -111,6 +111,31 @@ describe("wireController", () => {
     }
   });
 
+  it("adds Argo CD's status as facts on verify.argocd's connection, and refuses it without one", async () => {
+    const withArgo = parseConfig(
+      [
+        "enrich: { argocdStatus: true, gitopsDeployment: false }",
+        "policy: { builtin: {} }",
+        "verify:",
+        "  argocd: { url: https://127.0.0.1:1, token: t }",
+        "store: { file: { dir: state-argo } }",
+        "",
+      ].join("\n"),
+      "selfheal.yaml",
+    );
+    const wired = await wireController(withArgo, { baseDir: folder, logger: silentLogger });
+    try {
+      expect(wired.settings.enrich?.map((enricher) => enricher.name)).toEqual(["argocd"]);
+    } finally {
+      await wired.settings.store?.close();
+      await wired.close();
+    }
+    const without = parseConfig("enrich: { argocdStatus: true }\npolicy: { builtin: {} }\n", "selfheal.yaml");
+    await expect(wireController(without, { baseDir: folder, logger: silentLogger })).rejects.toThrow(
+      /enrich.argocdStatus: needs verify.argocd/,
+    );
+  });
+
   it("refuses a forge without change requests in change_request mode as a config problem", async () => {
     const config = parseConfig(
       "policy: { builtin: {} }\nremediate:\n  gitops:\n    repo: { url: http://127.0.0.1:1/c.git }\n    mode: change_request\n",

@@ -72,6 +72,12 @@ export const GitopsConfig = z.strictObject({
         .min(1)
         .optional()
         .describe('HTTP basic user (GitLab: "oauth2"). @default "selfheal"'),
+      identity: z
+        .strictObject({ name: z.string().min(1), email: z.string().min(1) })
+        .optional()
+        .describe(
+          'Author and committer of selfheal\'s commits. @default { name: "selfheal", email: "selfheal@localhost" }',
+        ),
     })
     .describe("The config repository."),
   forge: ForgeConfig.optional(),

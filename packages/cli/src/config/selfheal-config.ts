@@ -20,7 +20,7 @@ export const SelfhealConfig = z
     sources: SourcesConfig.default({
       alertmanager: { path: "/webhook/alertmanager", serviceLabel: "service" },
     }),
-    enrich: EnrichConfig.default({ gitopsDeployment: true }),
+    enrich: EnrichConfig.default({ gitopsDeployment: true, argocdStatus: false }),
     policy: PolicyConfig,
     remediate: RemediateConfig.default({}),
     verify: VerifyConfig.default({}),

@@ -57,6 +57,12 @@ export const EnrichConfig = z.strictObject({
     .describe(
       "Read the deployment (image, previous image, replicas) from the config repo of remediate.gitops.",
     ),
+  argocdStatus: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Add the application's Argo CD sync and health status and last deployed revisions as facts (uses verify.argocd's connection and app).",
+    ),
 });
 
 /** `verify`: checks that an action worked. */

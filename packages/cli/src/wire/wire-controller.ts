@@ -57,7 +57,10 @@ export async function wireController(config: SelfhealConfig, options: WireOption
   const controller = config.controller;
   const settings: ControllerSettings = {
     sources: wireSources(config.sources),
-    enrich: wireEnrichers(config, workspace),
+    enrich: [
+      ...wireEnrichers(config, workspace),
+      ...(verify.argocdEnricher === undefined ? [] : [verify.argocdEnricher]),
+    ],
     policy,
     ...(remediator === undefined ? {} : { remediate: remediator }),
     verify: verify.verifiers,

@@ -15,6 +15,7 @@ export function wireWorkspace(config: GitopsConfig, baseDir: string, dir?: strin
     url: repo.url,
     branch: repo.branch,
     dir: dir ?? resolve(baseDir, repo.dir),
+    ...(repo.identity === undefined ? {} : { identity: repo.identity }),
     ...(repo.token === undefined
       ? {}
       : {

@@ -1,8 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { type ArgocdRefresher, argocdClient, argocdRefresh, argocdSync } from "@selfheal/adapter-argocd";
+import {
+  type ArgocdRefresher,
+  argocdClient,
+  argocdRefresh,
+  argocdStatus,
+  argocdSync,
+} from "@selfheal/adapter-argocd";
 import { prometheusRecovery } from "@selfheal/adapter-prometheus";
-import { BadInputError, type Incident, toMs, type Verifier } from "@selfheal/core";
+import { BadInputError, type Enricher, type Incident, toMs, type Verifier } from "@selfheal/core";
 import type { SelfhealConfig } from "../config/selfheal-config.js";
 import { definedOnly } from "./defined-only.js";
 
@@ -14,6 +20,8 @@ export interface WiredVerifiers {
     readonly incident: Incident;
     readonly revision: string;
   }) => Promise<void>;
+  /** The `argocdStatus` enricher on the same connection, when `enrich.argocdStatus` asks for it. */
+  readonly argocdEnricher?: Enricher;
 }
 
 /** The application name of an incident from a template such as `"{service}-prod"`. */
@@ -26,6 +34,7 @@ export function appTemplate(template: string): (incident: Incident) => string {
 export async function wireVerifiers(config: SelfhealConfig, baseDir: string): Promise<WiredVerifiers> {
   const verifiers: Verifier[] = [];
   let refresher: ArgocdRefresher | undefined;
+  let argocdEnricher: Enricher | undefined;
   const argocd = config.verify.argocd;
   const app = appTemplate(argocd?.app ?? "{service}");
   if (argocd !== undefined) {
@@ -55,6 +64,12 @@ export async function wireVerifiers(config: SelfhealConfig, baseDir: string): Pr
       }),
     );
     if (argocd.refreshAfterPush) refresher = argocdRefresh({ client });
+    if (config.enrich.argocdStatus) argocdEnricher = argocdStatus({ client, app });
+  }
+  if (config.enrich.argocdStatus && argocd === undefined) {
+    throw new BadInputError("enrich.argocdStatus: needs verify.argocd (its connection and app name)", {
+      path: "enrich.argocdStatus",
+    });
   }
   const recovery = config.verify.prometheusRecovery;
   if (recovery !== undefined) {
@@ -86,6 +101,7 @@ export async function wireVerifiers(config: SelfhealConfig, baseDir: string): Pr
   const hook = refresher;
   return {
     verifiers,
+    ...(argocdEnricher === undefined ? {} : { argocdEnricher }),
     ...(hook === undefined
       ? {}
       : { afterLanding: async ({ incident }) => void (await hook.refresh(app(incident))) }),
