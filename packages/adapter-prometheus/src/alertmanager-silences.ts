@@ -91,9 +91,8 @@ const GettableSilences = z.array(
 );
 
 /**
- * Create and expire Alertmanager silences (`/api/v2/silences`) for an incident's alert. The
- * core has no hook for this yet: call `create` before a remediation and `expire` after its
- * verification, in both outcomes.
+ * Create and expire Alertmanager silences (`/api/v2/silences`) for an incident's alert. To do it
+ * around every remediation, give the controller `alertmanagerSilenceHook(settings)`.
  *
  * @example
  * const silences = alertmanagerSilences({ url: "http://alertmanager:9093" });

@@ -1,3 +1,4 @@
+export * from "./alertmanager-silence-hook.js";
 export * from "./alertmanager-silences.js";
 export * from "./alertmanager-webhook.js";
 export * from "./default-queries.js";

@@ -1,7 +1,7 @@
-import { BadInputError } from "@selfheal/core";
-import { makeIncident } from "@selfheal/core/testing";
+import { BadInputError, createController, memoryStore, silentLogger } from "@selfheal/core";
+import { makeIncident, makeSignal, recordingRemediator, staticPolicy } from "@selfheal/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { alertmanagerSilences } from "../src/index.js";
+import { alertmanagerSilenceHook, alertmanagerSilences } from "../src/index.js";
 import { binaryAvailable, type RunningServer, startAlertmanager } from "../src/testing/index.js";
 import { alertmanagerSpecChecker, recordingDispatcher } from "./spec-check.js";
 
@@ -43,6 +43,39 @@ describe.skipIf(skip)("alertmanagerSilences against a real Alertmanager", () => 
     const problems = recorder.requests.flatMap((request) => checker.check(request));
     recorder.requests.length = 0;
     expect(problems).toEqual([]);
+  });
+
+  it("as a controller hook: silences the alert while the remediation runs, expires it when the incident closes", async () => {
+    let during: ListedSilence[] = [];
+    const controller = createController({
+      store: memoryStore(),
+      logger: silentLogger,
+      policy: staticPolicy({ action: "rollback", reason: "errors" }),
+      remediate: recordingRemediator({
+        beforeApply: async () => {
+          during = (await listed()).filter((silence) => silence.status.state === "active");
+        },
+      }),
+      hooks: [alertmanagerSilenceHook({ url: url(), dispatcher: recorder.dispatcher, duration: "15m" })],
+      guardrails: { cooldown: 0 },
+    });
+    try {
+      await controller.handle([
+        makeSignal({ service: "hooked", labels: { alertname: "HighErrorRate", service: "hooked" } }),
+      ]);
+      await controller.settled();
+      const [incident] = await controller.store.listIncidents();
+      expect(incident?.state).toBe("resolved");
+      expect(during.map((silence) => silence.comment)).toEqual([
+        `selfheal incident ${incident?.id}: rollback in flight`,
+      ]);
+      const after = (await listed()).find((silence) => silence.id === during[0]?.id);
+      expect(after?.status.state).toBe("expired");
+      const trail = await controller.store.listEvents({ types: ["hook.completed"] });
+      expect(trail.map((event) => event.data?.stage)).toEqual(["beforeRemediation", "afterClose"]);
+    } finally {
+      await controller.close({ timeout: 1000 });
+    }
   });
 
   it("creates a silence for the incident's alert and expires it", async () => {

@@ -190,6 +190,7 @@ describe("the shipped example and schema", () => {
       "controller",
       "enrich",
       "guardrails",
+      "hooks",
       "listen",
       "notify",
       "policy",

@@ -89,6 +89,8 @@ describe("wireController", () => {
         "notify:",
         "  slack: { url: https://hooks.slack.com/services/x }",
         "  webhook: { url: https://hooks.example.com/x }",
+        "hooks:",
+        "  alertmanagerSilence: { url: http://127.0.0.1:1, duration: 30m }",
         "store:",
         "  postgres: { connectionString: postgres://selfheal@127.0.0.1:1/selfheal }",
         "",
@@ -104,6 +106,7 @@ describe("wireController", () => {
         ["prometheus-recovery", "recovery"],
       ]);
       expect(wired.settings.notify?.map((notifier) => notifier.name)).toEqual(["slack", "webhook"]);
+      expect(wired.settings.hooks?.map((hook) => hook.name)).toEqual(["alertmanager-silence"]);
       expect(wired.settings.store?.name).toMatch(/^postgres:/);
     } finally {
       await wired.settings.store?.close();

@@ -3,6 +3,7 @@ import { ControllerConfig, GuardrailsConfig, PolicyConfig, StoreConfig } from ".
 import { RemediateConfig } from "./remediate-config.js";
 import {
   EnrichConfig,
+  HooksConfig,
   ListenConfig,
   NotifyConfig,
   SourcesConfig,
@@ -27,6 +28,7 @@ export const SelfhealConfig = z
     guardrails: GuardrailsConfig.default({}),
     store: StoreConfig.default({ file: { dir: ".selfheal", fsync: true } }),
     notify: NotifyConfig.default({}),
+    hooks: HooksConfig.default({}),
     telemetry: TelemetryConfig.default({}),
     controller: ControllerConfig.default({ logLevel: "info" }),
   })

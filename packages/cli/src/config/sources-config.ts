@@ -138,3 +138,19 @@ export const TelemetryConfig = z.strictObject({
     .optional()
     .describe("Serve OpenTelemetry metrics in the Prometheus format on their own port."),
 });
+
+/** `hooks`: work around a remediation. */
+export const HooksConfig = z.strictObject({
+  alertmanagerSilence: z
+    .strictObject({
+      url: HttpUrl.describe("Alertmanager base URL."),
+      bearerToken: z.string().min(1).optional(),
+      duration: z
+        .string()
+        .min(1)
+        .default("1h")
+        .describe("How long a silence lasts at most (it is expired when the incident closes)."),
+    })
+    .optional()
+    .describe("Silence the incident's alert in Alertmanager while its remediation is in flight."),
+});

@@ -1,4 +1,11 @@
-import { type ControllerSettings, jsonLogger, type Logger, type Store } from "@selfheal/core";
+import { alertmanagerSilenceHook } from "@selfheal/adapter-prometheus";
+import {
+  type ControllerHook,
+  type ControllerSettings,
+  jsonLogger,
+  type Logger,
+  type Store,
+} from "@selfheal/core";
 import type { GitWorkspace } from "@selfheal/gitops";
 import type { SelfhealConfig } from "../config/selfheal-config.js";
 import { wireEnrichers } from "./wire-enrichers.js";
@@ -40,6 +47,18 @@ export interface WiredController {
   close(): Promise<void>;
 }
 
+function wireHooks(config: SelfhealConfig["hooks"]): ControllerHook[] {
+  const silence = config.alertmanagerSilence;
+  if (silence === undefined) return [];
+  return [
+    alertmanagerSilenceHook({
+      url: silence.url,
+      duration: silence.duration,
+      ...(silence.bearerToken === undefined ? {} : { auth: { bearer: silence.bearerToken } }),
+    }),
+  ];
+}
+
 /** Build every adapter of `config` with its factory, ready for `createController`. */
 export async function wireController(config: SelfhealConfig, options: WireOptions): Promise<WiredController> {
   const sideEffects = options.sideEffects ?? true;
@@ -65,6 +84,7 @@ export async function wireController(config: SelfhealConfig, options: WireOption
     ...(remediator === undefined ? {} : { remediate: remediator }),
     verify: verify.verifiers,
     notify: sideEffects ? wireNotifiers(config.notify) : [],
+    hooks: sideEffects ? wireHooks(config.hooks) : [],
     guardrails: wireGuardrails(
       config.guardrails,
       options.baseDir,

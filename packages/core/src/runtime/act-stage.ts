@@ -5,10 +5,12 @@ import { RemediationResult } from "../spec/remediation.js";
 import type { Remediator } from "../spec/remediator.js";
 import { sleep, withTimeout } from "../util/async.js";
 import { incidentEvent, type RuntimeContext, toJson } from "./context.js";
+import { beforeRemediation } from "./hooks.js";
 import { close, commit, moveTo } from "./transitions.js";
 
 /** Carry out the recorded plan: the side effect, between its "started" and "completed" records. */
-export async function act(context: RuntimeContext, incident: Incident): Promise<Incident> {
+export async function act(context: RuntimeContext, current: Incident): Promise<Incident> {
+  let incident = current;
   const plan = incident.plan;
   const remediator = plan === undefined ? undefined : findRemediator(context, plan.remediator, plan.action);
   if (plan === undefined || remediator === undefined) {
@@ -33,6 +35,20 @@ export async function act(context: RuntimeContext, incident: Incident): Promise<
         }),
       ],
     });
+  }
+  if (context.hooks.some((hook) => hook.beforeRemediation !== undefined)) {
+    const before = await beforeRemediation(context, incident, plan);
+    if (before.details !== undefined || before.events.length > 0) {
+      const details = before.details;
+      incident = await commit(context, incident, (fresh) => ({
+        incident:
+          details === undefined
+            ? fresh
+            : { ...fresh, details: { ...fresh.details, hooks: details.hooks ?? {} } },
+        events: before.events,
+      }));
+      if (incident.state !== "acting") return incident;
+    }
   }
   const startedAt = context.now().toISOString();
   let outcome: Awaited<ReturnType<Remediator["apply"]>> | undefined;

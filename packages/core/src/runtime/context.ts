@@ -1,5 +1,6 @@
 import type { AuditEvent, AuditEventType } from "../spec/audit-event.js";
 import type { JsonObject } from "../spec/common.js";
+import type { ControllerHook } from "../spec/controller-hook.js";
 import type { Enricher } from "../spec/enricher.js";
 import type { Incident } from "../spec/incident.js";
 import type { Notification } from "../spec/notifier.js";
@@ -21,6 +22,7 @@ export interface RuntimeContext {
   readonly enrichers: readonly Enricher[];
   readonly remediators: readonly Remediator[];
   readonly verifiers: readonly Verifier[];
+  readonly hooks: readonly ControllerHook[];
   readonly guardrails: Guardrails;
   /** Held while guardrails are checked and an action is recorded as started. */
   readonly gate: Mutex;

@@ -1,5 +1,6 @@
 import type { RequestListener } from "node:http";
 import type { MeterProvider, TracerProvider } from "@opentelemetry/api";
+import type { ControllerHook } from "../spec/controller-hook.js";
 import type { Enricher } from "../spec/enricher.js";
 import type { Notifier } from "../spec/notifier.js";
 import type { Policy } from "../spec/policy.js";
@@ -24,6 +25,8 @@ export interface ControllerSettings {
   readonly remediate?: Remediator | readonly Remediator[];
   /** Check that an action worked: sync verifiers, then recovery verifiers. */
   readonly verify?: readonly Verifier[];
+  /** Work around a remediation (silence the alert while it is in flight). Never blocks. */
+  readonly hooks?: readonly ControllerHook[];
   /** Tell people. Never block or fail a remediation. */
   readonly notify?: readonly Notifier[];
   /** Limits applied after every decision. */

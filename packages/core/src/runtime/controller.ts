@@ -64,6 +64,7 @@ export function createController(settings: ControllerSettings): Controller {
     enrichers: settings.enrich ?? [],
     remediators,
     verifiers: settings.verify ?? [],
+    hooks: settings.hooks ?? [],
     guardrails: createGuardrails(settings.guardrails ?? {}, store, settings.env ?? process.env),
     gate: new Mutex(),
     decisions: new Semaphore(settings.maxParallelDecisions ?? 16),

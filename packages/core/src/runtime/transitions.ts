@@ -4,6 +4,7 @@ import type { Incident, IncidentState, SuppressionReason } from "../spec/inciden
 import type { Notification } from "../spec/notifier.js";
 import type { Claim } from "../spec/store.js";
 import { incidentEvent, type RuntimeContext } from "./context.js";
+import { afterClose } from "./hooks.js";
 
 /** A change to an incident, worked out from its freshest copy, with the events that record it. */
 export type Change = (fresh: Incident) => {
@@ -106,6 +107,7 @@ export async function close(context: RuntimeContext, current: Incident, closing:
   });
   if (closed.state !== closing.state) return closed;
   observeClosed(context, closed, closing);
+  await afterClose(context, closed);
   return closed;
 }
 

@@ -26,6 +26,8 @@ export const AuditEventType = z.enum([
   "merge.completed",
   "quarantine.added",
   "followup.scheduled",
+  "hook.completed",
+  "hook.failed",
   "verification.started",
   "verification.passed",
   "verification.failed",

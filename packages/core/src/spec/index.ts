@@ -1,5 +1,6 @@
 export * from "./audit-event.js";
 export * from "./common.js";
+export type * from "./controller-hook.js";
 export * from "./decision.js";
 export type * from "./enricher.js";
 export type * from "./git-forge.js";
