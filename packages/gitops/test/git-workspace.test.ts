@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ForgeError } from "@selfheal/core";
@@ -177,5 +177,36 @@ describe("git workspace", () => {
     expect(error).toBeInstanceOf(ForgeError);
     expect((error as ForgeError).message).toContain("git clone failed");
     expect((error as ForgeError).url).toBe("http://127.0.0.1:9/none.git");
+  });
+});
+
+describe("git workspace: a damaged clone", () => {
+  it("is cloned again when its files are damaged (it is only a cache)", async () => {
+    const { url, path } = await repo("damaged");
+    const ws = workspace(url, "damaged");
+    const head = await ws.refresh(call());
+    // A crash left a torn pack index and the tracking ref gone.
+    const gitdir = join(scratch, "damaged", ".git");
+    const packs = (await readdir(join(gitdir, "objects", "pack"))).filter((name) => name.endsWith(".idx"));
+    for (const name of packs) await writeFile(join(gitdir, "objects", "pack", name), "torn");
+    await rm(join(gitdir, "refs", "remotes", "origin", "main"), { force: true });
+    await rm(join(gitdir, "packed-refs"), { force: true });
+    expect(await ws.refresh(call())).toBe(head);
+    // Cloned again: the pack indexes are whole.
+    for (const name of (await readdir(join(gitdir, "objects", "pack"))).filter((file) =>
+      file.endsWith(".idx"),
+    )) {
+      expect(await readFile(join(gitdir, "objects", "pack", name), "utf8")).not.toBe("torn");
+    }
+    expect(await ws.readFile(head, "README.md")).toBe("# config\n");
+    const sha = await ws.commit({
+      parent: head,
+      message: "after repair",
+      files: [{ path: "x.txt", content: "x\n" }],
+    });
+    expect((await ws.push({ ref: "refs/heads/main", oldSha: head, newSha: sha as string }, call())).ok).toBe(
+      true,
+    );
+    await runGit(["--git-dir", path, "fsck", "--strict", "--no-progress"]);
   });
 });

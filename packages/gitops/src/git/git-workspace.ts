@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
-import { access, mkdir, writeFile } from "node:fs/promises";
+import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describeError, type FileWrite, ForgeError, Mutex } from "@selfheal/core";
+import { describeError, type FileWrite, ForgeError, Mutex, SelfHealError } from "@selfheal/core";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import type { ConfigTree } from "../locate/config-tree.js";
@@ -176,36 +176,51 @@ export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
     });
   };
 
+  const refreshOnce = async (signal: AbortSignal): Promise<string> => {
+    const wasCloned = cloned ?? (await exists(join(gitdir, "HEAD")));
+    await ensureClone(signal);
+    const tracking = `refs/remotes/origin/${branch}`;
+    if (!wasCloned) return git.resolveRef({ fs, gitdir, ref: tracking });
+    const local = await git.resolveRef({ fs, gitdir, ref: tracking });
+    const refs = await listRemoteRefs(remote, "git-upload-pack", signal);
+    const remoteHead = refs.get(`refs/heads/${branch}`);
+    if (remoteHead === undefined) {
+      throw new ForgeError(`branch ${branch} does not exist on ${url}`, {
+        kind: "not_found",
+        adapter: "git",
+        operation: "fetch",
+        url,
+      });
+    }
+    if (remoteHead === local || (await hasObject(remoteHead))) {
+      // Known already (our own push, or nothing new): no pack to fetch.
+      if (remoteHead !== local)
+        await git.writeRef({ fs, gitdir, ref: tracking, value: remoteHead, force: true });
+      return remoteHead;
+    }
+    const pack = await fetchPack(remote, remoteHead, [local], signal);
+    await storePack(pack);
+    await git.writeRef({ fs, gitdir, ref: tracking, value: remoteHead, force: true });
+    return remoteHead;
+  };
+
   return {
     url,
     branch,
     refresh: (signal) =>
       lock.run(async () => {
-        const wasCloned = cloned ?? (await exists(join(gitdir, "HEAD")));
-        await ensureClone(signal);
-        const tracking = `refs/remotes/origin/${branch}`;
-        if (!wasCloned) return git.resolveRef({ fs, gitdir, ref: tracking });
-        const local = await git.resolveRef({ fs, gitdir, ref: tracking });
-        const refs = await listRemoteRefs(remote, "git-upload-pack", signal);
-        const remoteHead = refs.get(`refs/heads/${branch}`);
-        if (remoteHead === undefined) {
-          throw new ForgeError(`branch ${branch} does not exist on ${url}`, {
-            kind: "not_found",
-            adapter: "git",
-            operation: "fetch",
-            url,
-          });
+        try {
+          return await refreshOnce(signal);
+        } catch (error) {
+          // A server problem is the caller's to see. Anything else is the clone itself (a pack
+          // torn by a crash, a lost ref): it is only a cache, so start it again from the server.
+          if (SelfHealError.isInstance(error) || signal.aborted) throw error;
+          await rm(settings.dir, { recursive: true, force: true });
+          cloned = false;
+          trees.clear();
+          for (const key of Reflect.ownKeys(cache)) Reflect.deleteProperty(cache, key);
+          return refreshOnce(signal);
         }
-        if (remoteHead === local || (await hasObject(remoteHead))) {
-          // Known already (our own push, or nothing new): no pack to fetch.
-          if (remoteHead !== local)
-            await git.writeRef({ fs, gitdir, ref: tracking, value: remoteHead, force: true });
-          return remoteHead;
-        }
-        const pack = await fetchPack(remote, remoteHead, [local], signal);
-        await storePack(pack);
-        await git.writeRef({ fs, gitdir, ref: tracking, value: remoteHead, force: true });
-        return remoteHead;
       }),
     tree: (commit) => trees.configTree(commit),
     readFile: (commit, path) => trees.readFile(commit, path),

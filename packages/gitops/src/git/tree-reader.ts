@@ -22,6 +22,12 @@ export class TreeReader {
     private readonly cache: object,
   ) {}
 
+  /** Forget what was read (the clone was made again). */
+  clear(): void {
+    this.entries.clear();
+    this.listings.clear();
+  }
+
   configTree(commit: string): ConfigTree {
     return {
       list: async () => this.list(await this.rootOf(commit)),
