@@ -4,12 +4,12 @@
 // alternative, what the seed's controller did: native git fresh clone + edit + commit + push.
 // The two alternate in the same run and push to the same branch, so each also fetches the
 // other's commits. Prints one JSON object as its last line.
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { devNull, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openGitWorkspace, setContainerImage } from "@selfheal/gitops";
-import { startGitHttpServer } from "@selfheal/gitops/testing";
+import { runGit, startGitHttpServer } from "@selfheal/gitops/testing";
+import { percentile } from "../stats.js";
 
 const sizes = (process.env.BENCH_SIZES ?? "100,1000,10000").split(",").map(Number);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -64,32 +64,22 @@ function buildRepo(files: number): { files: Record<string, string>; services: st
   return { files: out, services };
 }
 
+/** The native alternative's commit identity (the hermetic environment has none). */
+const identity = {
+  GIT_AUTHOR_NAME: "seed",
+  GIT_AUTHOR_EMAIL: "seed@selfheal.invalid",
+  GIT_COMMITTER_NAME: "seed",
+  GIT_COMMITTER_EMAIL: "seed@selfheal.invalid",
+};
+
 function git(args: string[], cwd?: string): Promise<string> {
-  const env: Record<string, string> = {
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: devNull,
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_AUTHOR_NAME: "seed",
-    GIT_AUTHOR_EMAIL: "seed@selfheal.invalid",
-    GIT_COMMITTER_NAME: "seed",
-    GIT_COMMITTER_EMAIL: "seed@selfheal.invalid",
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-  };
-  return new Promise((resolve, reject) => {
-    execFile("git", args, { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      if (error === null) resolve(stdout);
-      else reject(new Error(`git ${args.join(" ")}: ${stderr}`));
-    });
-  });
+  return runGit(args, { ...(cwd === undefined ? {} : { cwd }), env: identity });
 }
 
 const rollbackTag = (round: number) => `v1.1.${round}`;
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return Math.round((sorted[Math.max(0, index)] ?? Number.NaN) * 10) / 10;
-}
+/** The `p`th percentile of `values` in milliseconds, to a tenth. */
+const percentileMs = (values: readonly number[], p: number) => Math.round(percentile(values, p) * 10) / 10;
 
 interface SizeResult {
   ours_p50_ms: number;
@@ -153,10 +143,10 @@ async function benchSize(size: number): Promise<SizeResult> {
       await rm(clone, { recursive: true, force: true });
     }
     const result = {
-      ours_p50_ms: percentile(ours, 50),
-      ours_p99_ms: percentile(ours, 99),
-      native_p50_ms: percentile(native, 50),
-      native_p99_ms: percentile(native, 99),
+      ours_p50_ms: percentileMs(ours, 50),
+      ours_p99_ms: percentileMs(ours, 99),
+      native_p50_ms: percentileMs(native, 50),
+      native_p99_ms: percentileMs(native, 99),
       ratio: 0,
       first_clone_ms: Math.round(firstCloneMs),
     };
@@ -176,4 +166,25 @@ for (const size of sizes) {
     `${size} files: ours p50 ${result.ours_p50_ms} ms p99 ${result.ours_p99_ms} ms; native clone+commit+push p50 ${result.native_p50_ms} ms p99 ${result.native_p99_ms} ms; ratio ${result.ratio}; first clone ${result.first_clone_ms} ms`,
   );
 }
-console.log(JSON.stringify({ rounds, files_per_service: filesPerService, sizes: results }));
+// The targets: a rollback push at the largest size within 100 ms, nearly flat in the repository's
+// size (largest over smallest p50 at most 1.5), and at least 5 times faster than a fresh clone.
+const smallest = results[String(Math.min(...sizes))];
+const largest = results[String(Math.max(...sizes))];
+const growth =
+  smallest === undefined || largest === undefined ? Number.NaN : largest.ours_p50_ms / smallest.ours_p50_ms;
+const targets = { ours_p50_ms_at_largest: 100, growth_largest_over_smallest: 1.5, ratio_at_largest: 5 };
+const met =
+  largest !== undefined &&
+  largest.ours_p50_ms <= targets.ours_p50_ms_at_largest &&
+  growth <= targets.growth_largest_over_smallest &&
+  largest.ratio >= targets.ratio_at_largest;
+console.log(
+  JSON.stringify({
+    rounds,
+    files_per_service: filesPerService,
+    sizes: results,
+    growth_largest_over_smallest: Math.round(growth * 100) / 100,
+    targets,
+    met,
+  }),
+);

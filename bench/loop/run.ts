@@ -29,17 +29,11 @@ async function runOnce(index: number): Promise<RunResult> {
   const loop = await startClosedLoop({ mode: "direct", windowS });
   try {
     const faultAt = await loop.injectFault();
-    const until = Date.now() + 60_000;
-    for (;;) {
-      const [incident] = await loop.controller.store.listIncidents();
-      if (incident?.closedAt !== undefined) break;
-      if (Date.now() > until)
-        throw new Error(`run ${index}: no closed incident within 60 s (${incident?.state})`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await loop.controller.settled();
-    const [incident] = await loop.controller.store.listIncidents();
-    if (incident === undefined) throw new Error("the incident vanished");
+    const { incident } = await loop.untilClosed({ timeoutMs: 60_000, pollMs: 50 }).catch((error: unknown) => {
+      throw new Error(`run ${index}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    });
     const trail = await timeline(loop.controller.store, incident.id, faultAt);
     if (trail.incident.state !== "resolved" || trail.mttr_s === undefined) {
       throw new Error(`run ${index}: ${trail.incident.state}: ${trail.incident.closeReason}`);

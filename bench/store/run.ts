@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { type AuditEvent, fileStore, incidentIdFor, type Store } from "@selfheal/core";
 import { openPostgresStore } from "@selfheal/store-postgres";
 import pg from "pg";
-import { chunk, makeEvents, percentile, round, runWriters } from "./workload.js";
+import { percentile } from "../stats.js";
+import { chunk, makeEvents, round, runWriters } from "./workload.js";
 
 const eventCount = Number(process.env.BENCH_EVENTS ?? 20_000);
 const writers = Number(process.env.BENCH_WRITERS ?? 16);
@@ -48,11 +49,7 @@ async function measureAppends(targets: readonly Target[]) {
       p99s.get(target.label)?.push(percentile(run.latencies, 99));
     }
   }
-  const median = (values: readonly number[] = []) =>
-    percentile(
-      [...values].sort((a, b) => a - b),
-      50,
-    );
+  const median = (values: readonly number[] = []) => percentile(values, 50);
   return new Map(
     targets.map((target) => [
       target.label,

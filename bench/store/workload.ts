@@ -1,4 +1,4 @@
-// Shared pieces of bench/store: the events appended, how writers run, and percentiles.
+// Shared pieces of bench/store: the events appended and how writers run.
 import type { AuditEvent } from "@selfheal/core";
 
 /** Audit events as the controller writes them: a message and a small data object. */
@@ -55,10 +55,6 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
   return out;
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));

@@ -58,7 +58,8 @@ try {
   }
   console.log("");
   const faultAt = await loop.injectFault();
-  const incident = await untilClosed(loop, 60_000);
+  // The demo plays the reviewer: it merges the change request once the controller waits for it.
+  const { incident } = await loop.untilClosed({ timeoutMs: 60_000, merge: true });
   const trail = await timeline(loop.controller.store, incident.id, faultAt);
   for (const stage of trail.stages) {
     for (const line of describe(stage, trail.incident, loop)) {
@@ -96,26 +97,6 @@ try {
   await loop.stop();
 }
 if (!resolved) process.exitCode = 1;
-
-/** Wait until the first incident closes; merge its change request when it waits for one. */
-async function untilClosed(running: ClosedLoop, timeoutMs: number): Promise<Incident> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const [incident] = await running.controller.store.listIncidents();
-    if (incident?.closedAt !== undefined) {
-      await running.controller.settled();
-      return (await running.controller.store.getIncident(incident.id)) ?? incident;
-    }
-    if (incident?.state === "awaiting_merge") {
-      for (const request of running.forge?.requests ?? []) {
-        if (request.state === "open")
-          await running.forge?.merge(request.id, { signal: AbortSignal.timeout(10_000) });
-      }
-    }
-    if (Date.now() > until) throw new Error(`the incident did not close within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function describe(stage: TimelineStage, incident: Incident, running: ClosedLoop): string[] {
   const request = running.forge?.requests[0];

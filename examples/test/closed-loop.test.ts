@@ -6,7 +6,7 @@
 import { opaPolicy } from "@selfheal/adapter-opa";
 import { firingPayload } from "@selfheal/adapter-prometheus";
 import { binaryAvailable, freePort } from "@selfheal/adapter-prometheus/testing";
-import type { AuditEvent, Incident } from "@selfheal/core";
+import type { AuditEvent } from "@selfheal/core";
 import { runGit } from "@selfheal/gitops/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ClosedLoop, type ClosedLoopSettings, startClosedLoop, timeline } from "../src/loop/index.js";
@@ -30,25 +30,13 @@ async function runScenario(
   loop = await startClosedLoop(settings);
   const started = loop;
   const faultAt = await started.injectFault();
-  const until = Date.now() + (options.timeoutMs ?? 45_000);
-  let incident: Incident | undefined;
-  let sawAwaitingMerge = false;
-  while (incident?.closedAt === undefined) {
-    if (Date.now() > until) throw new Error(`no closed incident in time; last state ${incident?.state}`);
-    [incident] = await started.controller.store.listIncidents();
-    if (options.merge === true && incident?.state === "awaiting_merge") {
-      sawAwaitingMerge = true;
-      for (const request of started.forge?.requests ?? []) {
-        if (request.state === "open")
-          await started.forge?.merge(request.id, { signal: AbortSignal.timeout(10_000) });
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await started.controller.settled();
+  const { incident, merged } = await started.untilClosed({
+    timeoutMs: options.timeoutMs ?? 45_000,
+    merge: options.merge === true,
+  });
   return {
     loop: started,
-    sawAwaitingMerge,
+    sawAwaitingMerge: merged > 0,
     trail: await timeline(started.controller.store, incident.id, faultAt),
   };
 }

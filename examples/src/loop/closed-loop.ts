@@ -16,14 +16,14 @@ import {
   silentLogger,
 } from "@selfheal/core";
 import { gitopsDeployment, gitopsRemediator, openGitWorkspace } from "@selfheal/gitops";
-import { type LocalForge, localForge, startGitHttpServer } from "@selfheal/gitops/testing";
+import { type LocalForge, localForge } from "@selfheal/gitops/testing";
 import { releasePipeline } from "./config-release.js";
-import { deploymentManifest } from "./loop-environment.js";
+import { type LoopDeploy, startLoopEnvironment } from "./loop-environment.js";
 import { startLoopObservability } from "./loop-observability.js";
 import { type DependencyClock, dependencyClock } from "./loop-timeline.js";
 import { sampleVersions, type VersionBehaviour } from "./sample-service.js";
-import { type SampleServiceProcess, sampleServiceProcess } from "./sample-service-process.js";
-import { startSyncAgent } from "./sync-agent.js";
+import type { SampleServiceProcess } from "./sample-service-process.js";
+import { type ClosedIncident, type UntilClosedOptions, untilClosed } from "./until-closed.js";
 
 /** Settings of {@link startClosedLoop}. */
 export interface ClosedLoopSettings {
@@ -100,16 +100,6 @@ export interface ClosedLoopSettings {
   readonly logger?: Logger;
 }
 
-/** One deploy the sync agent carried out. */
-export interface LoopDeploy {
-  /** The image tag deployed (`v1.1.0`). */
-  readonly version: string;
-  /** The config repo commit it came from. */
-  readonly revision: string;
-  /** When the new process answered: the version is live. */
-  readonly at: Date;
-}
-
 /** A running closed loop. */
 export interface ClosedLoop {
   /** The controller, already started; its store holds the audit trail. */
@@ -139,6 +129,11 @@ export interface ClosedLoop {
   readonly clock: DependencyClock;
   /** Push the releases to `main` and resolve once the last one is live: the fault's time. */
   injectFault(): Promise<Date>;
+  /**
+   * Wait until the first incident closes and the controller has settled; rejects after
+   * `timeoutMs` with the incident's last state.
+   */
+  untilClosed(options?: UntilClosedOptions): Promise<ClosedIncident>;
   /** Stop everything started and remove the temporary folders (the store is the caller's). */
   stop(): Promise<void>;
 }
@@ -159,7 +154,6 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
   const versions = settings.versions ?? { "v1.0.0": { errorRate: 0 }, ...sampleVersions };
   const baseVersion = settings.baseVersion ?? "v1.1.0";
   const observability = settings.observability ?? "prometheus";
-  const manifestPath = `apps/${service}/deployment.yaml`;
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
@@ -167,33 +161,25 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
   try {
     const work = await mkdtemp(join(tmpdir(), "selfheal-loop-"));
     stops.push(() => rm(work, { recursive: true, force: true }));
-    const git = await startGitHttpServer();
-    stops.push(() => git.close());
-    const repo = await git.createRepo("config", {
-      [manifestPath]: deploymentManifest(service, `${imageRepository}:${baseVersion}`),
-    });
-    const pipeline = await releasePipeline({ repoPath: repo.path, manifestPath, service, imageRepository });
-    stops.push(() => pipeline.close());
-    const sample = await sampleServiceProcess({
-      version: baseVersion,
-      service,
-      selfLoad: settings.selfLoad ?? 20,
-      versions,
-    });
-    stops.push(() => sample.stop());
     const deploys: LoopDeploy[] = [];
-    const agent = await startSyncAgent({
-      repoUrl: repo.url,
-      app: service,
-      manifestPath,
-      deployed: baseVersion,
+    const environment = await startLoopEnvironment({
+      service,
+      imageRepository,
+      history: [baseVersion],
+      versions,
+      selfLoad: settings.selfLoad ?? 20,
       pollMs: settings.agentPollMs ?? 180_000,
-      deploy: async (version, { revision }) => {
-        await sample.restart(version);
-        deploys.push({ version, revision, at: new Date() });
-      },
+      onDeploy: (deploy) => deploys.push(deploy),
     });
-    stops.push(() => agent.close());
+    stops.push(() => environment.stop());
+    const { agent, git, manifestPath, service: sample } = environment;
+    const pipeline = await releasePipeline({
+      repoPath: environment.repoPath,
+      manifestPath,
+      service,
+      imageRepository,
+    });
+    stops.push(() => pipeline.close());
 
     // The webhook server listens before Alertmanager starts (Alertmanager needs its URL); the
     // controller's handler is mounted once the controller exists, before any alert can fire.
@@ -214,10 +200,10 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
     });
     stops.push(() => watch.stop());
 
-    const workspace = openGitWorkspace({ url: repo.url, dir: join(work, "workspace") });
+    const workspace = openGitWorkspace({ url: environment.repoUrl, dir: join(work, "workspace") });
     const forge =
       settings.mode === "change_request"
-        ? localForge({ repoPath: repo.path, webUrl: `${git.url}/config` })
+        ? localForge({ repoPath: environment.repoPath, webUrl: `${git.url}/config` })
         : undefined;
     const { refresh } = argocdRefresh({ url: agent.url });
     const clock = dependencyClock();
@@ -250,8 +236,8 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
     return {
       controller,
       controllerUrl,
-      repoUrl: repo.url,
-      repoPath: repo.path,
+      repoUrl: environment.repoUrl,
+      repoPath: environment.repoPath,
       manifestPath,
       argocdUrl: agent.url,
       ...(watch.prometheusUrl === undefined ? {} : { prometheusUrl: watch.prometheusUrl }),
@@ -274,6 +260,7 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
       },
+      untilClosed: (options) => untilClosed(controller, forge, options),
       stop,
     };
   } catch (error) {

@@ -46,8 +46,6 @@ export interface DirectErrorRate {
   readonly enricher: Enricher;
   /** Recovered once the ratio stays below the threshold for the hold. */
   readonly verifier: Verifier;
-  /** The ratio now, or undefined without traffic. */
-  ratio(): number | undefined;
   /** Stop scraping. */
   stop(): Promise<void>;
 }
@@ -187,7 +185,6 @@ export function directErrorRate(settings: DirectErrorRateSettings): DirectErrorR
       },
     },
     verifier,
-    ratio,
     async stop() {
       stopping.abort();
       await loop;

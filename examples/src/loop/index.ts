@@ -8,3 +8,4 @@ export * from "./loop-timeline.js";
 export * from "./sample-service.js";
 export * from "./sample-service-process.js";
 export * from "./sync-agent.js";
+export * from "./until-closed.js";

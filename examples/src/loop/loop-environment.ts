@@ -1,4 +1,5 @@
 import { type GitHttpServer, startGitHttpServer } from "@selfheal/gitops/testing";
+import type { VersionBehaviour } from "./sample-service.js";
 import { type SampleServiceProcess, sampleServiceProcess } from "./sample-service-process.js";
 import { type SyncAgent, startSyncAgent } from "./sync-agent.js";
 
@@ -24,6 +25,32 @@ export interface LoopEnvironmentSettings {
    * @default "registry.example.com/<service>"
    */
   readonly imageRepository?: string;
+  /**
+   * The versions the config repository's `main` held, oldest first, one commit each; the
+   * service runs the last one.
+   * @default ["v1.1.0", "v1.2.0"]
+   */
+  readonly history?: readonly string[];
+  /**
+   * Behaviour of the sample service by version.
+   * @default sampleVersions (v1.1.0 healthy, v1.2.0 30 % 5xx)
+   */
+  readonly versions?: Readonly<Record<string, VersionBehaviour>>;
+  /**
+   * Called after each deploy of the sync agent, once the new version answers.
+   * @default none
+   */
+  readonly onDeploy?: (deploy: LoopDeploy) => void;
+}
+
+/** One deploy the sync agent carried out. */
+export interface LoopDeploy {
+  /** The image tag deployed (`v1.1.0`). */
+  readonly version: string;
+  /** The config repo commit it came from. */
+  readonly revision: string;
+  /** When the new process answered: the version is live. */
+  readonly at: Date;
 }
 
 /** A running closed-loop environment: config repo, sample service, sync agent. */
@@ -42,8 +69,6 @@ export interface LoopEnvironment {
   readonly app: string;
   /** The sample service (a child process restarted by each deploy). */
   readonly service: SampleServiceProcess;
-  /** `host:port` for Prometheus to scrape (path `/metrics`); stable across deploys. */
-  readonly metricsTarget: string;
   readonly agent: SyncAgent;
   /** Stop the agent, the service and the git server (in that order). */
   stop(): Promise<void>;
@@ -78,8 +103,8 @@ export function deploymentManifest(service: string, image: string): string {
 }
 
 /**
- * Start the local closed loop: a git server with a config repository where the service runs
- * v1.2.0 (the commit before ran v1.1.0), the sample service at v1.2.0 in a child process, and
+ * Start the local closed loop: a git server with a config repository holding `history` (by
+ * default v1.1.0, then v1.2.0), the sample service at the last version in a child process, and
  * the sync agent deploying `main`. Prometheus and Alertmanager are started on top by the caller.
  */
 export async function startLoopEnvironment(settings: LoopEnvironmentSettings = {}): Promise<LoopEnvironment> {
@@ -93,31 +118,31 @@ export async function startLoopEnvironment(settings: LoopEnvironmentSettings = {
   try {
     const git = await startGitHttpServer();
     stops.push(() => git.close());
-    const repo = await git.createRepo(
-      "config",
-      { [manifestPath]: deploymentManifest(app, `${imageRepository}:v1.1.0`) },
-      {
-        commits: [
-          {
-            message: `Release ${app} v1.2.0`,
-            files: { [manifestPath]: deploymentManifest(app, `${imageRepository}:v1.2.0`) },
-          },
-        ],
-      },
-    );
+    const [first = "v1.1.0", ...later] = settings.history ?? ["v1.1.0", "v1.2.0"];
+    const manifestAt = (version: string) => ({
+      [manifestPath]: deploymentManifest(app, `${imageRepository}:${version}`),
+    });
+    const repo = await git.createRepo("config", manifestAt(first), {
+      commits: later.map((version) => ({ message: `Release ${app} ${version}`, files: manifestAt(version) })),
+    });
+    const running = later.at(-1) ?? first;
     const service = await sampleServiceProcess({
-      version: "v1.2.0",
+      version: running,
       service: app,
       selfLoad: settings.selfLoad ?? 20,
+      ...(settings.versions === undefined ? {} : { versions: settings.versions }),
     });
     stops.push(() => service.stop());
     const agent = await startSyncAgent({
       repoUrl: repo.url,
       app,
       manifestPath,
-      deployed: "v1.2.0",
+      deployed: running,
       pollMs: settings.pollMs ?? 500,
-      deploy: (version) => service.restart(version),
+      deploy: async (version, { revision }) => {
+        await service.restart(version);
+        settings.onDeploy?.({ version, revision, at: new Date() });
+      },
     });
     stops.push(() => agent.close());
     return {
@@ -128,7 +153,6 @@ export async function startLoopEnvironment(settings: LoopEnvironmentSettings = {
       argocdUrl: agent.url,
       app,
       service,
-      metricsTarget: `127.0.0.1:${service.port}`,
       agent,
       stop,
     };

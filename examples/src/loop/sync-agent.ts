@@ -84,9 +84,6 @@ export interface SyncAgentSettings {
 export interface SyncAgent {
   /** Base URL of its Argo CD API, for `argocdClient({ url })`. */
   readonly url: string;
-  readonly app: string;
-  /** The application as the API answers it now. */
-  application(): unknown;
   /** Look at the branch now (what `?refresh=` does); resolves after the comparison. */
   reconcile(): Promise<void>;
   /** Stop polling, wait for a running deploy, close the API, remove the clone. */
@@ -311,8 +308,6 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
   let closed: Promise<void> | undefined;
   return {
     url: api.url,
-    app: name,
-    application: () => applicationBody(spec, state),
     reconcile,
     close() {
       closed ??= (async () => {

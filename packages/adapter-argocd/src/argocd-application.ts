@@ -88,6 +88,11 @@ export const ArgocdApplication = z.object({
 });
 export type ArgocdApplication = z.infer<typeof ArgocdApplication>;
 
+/** The application's deployed revisions, newest first (Argo CD keeps `status.history` oldest first). */
+export function historyNewestFirst(app: ArgocdApplication): ArgocdRevisionHistory[] {
+  return [...(app.status?.history ?? [])].reverse();
+}
+
 /** The `runtimeError` body of a failed call. */
 export const ArgocdRuntimeError = z.object({
   error: z.string().optional(),

@@ -3,6 +3,7 @@ import {
   ArgocdApplication,
   type ArgocdApplication as ArgocdApplicationType,
   type ArgocdRevisionHistory,
+  historyNewestFirst,
 } from "./argocd-application.js";
 import { ArgocdError } from "./argocd-error.js";
 import { type ArgocdConnection, type ArgocdTransport, argocdTransport } from "./argocd-transport.js";
@@ -163,7 +164,7 @@ export function argocdClient(settings: ArgocdClientSettings): ArgocdClient {
       ),
     history: async (name, options = {}) => {
       const app = await getApplication(name, options);
-      return [...(app.status?.history ?? [])].reverse();
+      return historyNewestFirst(app);
     },
     close: () => transport.close(),
   };

@@ -46,9 +46,4 @@ export class ArgocdError extends SelfHealError {
     this.kind = options.kind;
     this.grpcCode = options.grpcCode;
   }
-
-  /** True for an `ArgocdError` of `kind`, also across duplicate copies of this package. */
-  static isKind(error: unknown, kind: ArgocdErrorKind): error is ArgocdError {
-    return SelfHealError.isInstance(error) && (error as { kind?: unknown }).kind === kind;
-  }
 }

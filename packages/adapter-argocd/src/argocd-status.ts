@@ -1,5 +1,7 @@
-import type { Enricher, JsonObject, JsonValue } from "@selfheal/core";
+import type { Enricher, JsonValue } from "@selfheal/core";
+import { historyNewestFirst } from "./argocd-application.js";
 import { type ArgocdAppName, type ArgocdTarget, appNameFor, clientOf } from "./argocd-target.js";
+import { dropUndefined } from "./sync-evidence.js";
 
 /** Settings of {@link argocdStatus}, besides where Argo CD is. */
 export interface ArgocdStatusOptions {
@@ -38,7 +40,7 @@ export function argocdStatus(settings: ArgocdTarget & ArgocdStatusOptions): Enri
       const found = await client.getApplication(app, { signal, retryForMs: 0 });
       const status = found.status;
       const operation = status?.operationState;
-      const history = [...(status?.history ?? [])].reverse().slice(0, historyLimit);
+      const history = historyNewestFirst(found).slice(0, historyLimit);
       const facts: Record<string, JsonValue | undefined> = {
         app,
         sync_status: status?.sync?.status,
@@ -48,7 +50,7 @@ export function argocdStatus(settings: ArgocdTarget & ArgocdStatusOptions): Enri
         operation_phase: operation?.phase,
         operation_message: operation?.message,
         deployed: history.map((entry) =>
-          compact({
+          dropUndefined({
             id: entry.id,
             revision: entry.revision ?? entry.revisions?.join(","),
             deployed_at: entry.deployedAt,
@@ -56,13 +58,7 @@ export function argocdStatus(settings: ArgocdTarget & ArgocdStatusOptions): Enri
           }),
         ),
       };
-      return { facts: compact(facts) };
+      return { facts: dropUndefined(facts) };
     },
   };
-}
-
-function compact(record: Record<string, JsonValue | undefined>): JsonObject {
-  const out: JsonObject = {};
-  for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value;
-  return out;
 }

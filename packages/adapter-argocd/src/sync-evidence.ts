@@ -9,7 +9,6 @@ export interface SyncTrace {
   readonly startedAt: number;
   polls: number;
   refreshMs?: number;
-  syncRequestedMs?: number;
   syncAcceptedMs?: number;
   syncAttempts: number;
   atRevisionMs?: number;
@@ -64,7 +63,8 @@ export function syncEvidence(trace: SyncTrace, expectation: SyncExpectation): Js
   return { argocd: dropUndefined(argocd) };
 }
 
-function dropUndefined(record: Record<string, JsonValue | undefined>): JsonObject {
+/** The record without its `undefined` entries, as JSON. */
+export function dropUndefined(record: Record<string, JsonValue | undefined>): JsonObject {
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value;
   return out;

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from "node:net";
 import { SelfHealError } from "@selfheal/core";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
@@ -162,15 +163,25 @@ describe("argocdClient", () => {
   });
 
   it("reports a connection failure as retryable, after retrying", async () => {
-    const standIn = await start();
-    const url = standIn.url;
-    standIns.splice(0);
-    await standIn.close();
-    const client = argocdClient({ url, token, ...fast, retryForMs: 50 });
-    const error = await rejection(client.getApplication("checkout"));
-    expect(error.kind).toBe("unavailable");
-    expect(error.retryable).toBe(true);
-    expect(SelfHealError.isInstance(error)).toBe(true);
+    // A server that accepts each connection and drops it at once: every attempt fails, and
+    // counting connections shows the client tried again.
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = argocdClient({ url: `http://127.0.0.1:${port}`, token, ...fast, retryForMs: 50 });
+      const error = await rejection(client.getApplication("checkout"));
+      expect(error.kind).toBe("unavailable");
+      expect(error.retryable).toBe(true);
+      expect(SelfHealError.isInstance(error)).toBe(true);
+      expect(connections).toBeGreaterThan(1);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("times out a request that gets no answer in time", async () => {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { makeIncident } from "@selfheal/core/testing";
+import { makeVerifyingIncident } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArgocdError, argocdClient, argocdSync } from "../src/index.js";
 import { appModel, deploy, ourRevision, serveGet } from "./argocd-app-model.js";
@@ -80,30 +80,16 @@ describe("argocd over TLS", () => {
   });
 
   it("verifies a sync over TLS with the CA", async () => {
-    const incident = makeIncident({
-      result: {
-        idempotencyKey: "k",
-        status: "applied",
-        reused: false,
-        revision: ourRevision,
-        startedAt: "2026-08-20T10:16:00.000Z",
-        finishedAt: "2026-08-20T10:16:00.000Z",
-      },
-    });
+    const incident = makeVerifyingIncident();
     const verifier = argocdSync({ url: standIn.url, token, ca: cert, app: "checkout", timeoutMs: 2000 });
-    const plan = {
-      idempotencyKey: "k",
-      incidentId: incident.id,
-      service: "checkout",
-      action: "rollback",
-      params: {},
-      remediator: "gitops",
-      summary: "",
-      changes: [],
-    };
-    const result = incident.result;
-    if (result === undefined) throw new Error("no result");
-    const verdict = await verifier.verify({ incident, plan, result, signal: AbortSignal.timeout(5000) });
+    const { plan, result } = incident;
+    if (plan === undefined || result === undefined) throw new Error("no plan or result");
+    const verdict = await verifier.verify({
+      incident,
+      plan,
+      result: { ...result, revision: ourRevision },
+      signal: AbortSignal.timeout(5000),
+    });
     expect(verdict.outcome).toBe("passed");
   });
 });

@@ -1,8 +1,8 @@
 import type { ApiCommit } from "@selfheal/core";
 import { ForgeError } from "@selfheal/core";
 import type { GithubClient } from "./github-forge-settings.js";
-import { GithubGitCommit, GithubGitRef, GithubGitTree, parseResponse } from "./github-schemas.js";
-import type { RequestRunner } from "./request-runner.js";
+import { GithubGitCommit, GithubGitRef, GithubGitTree } from "./github-schemas.js";
+import { type RequestRunner, send } from "./request-runner.js";
 
 /** What `commitFiles` needs from its forge. */
 export interface CommitFilesContext {
@@ -34,15 +34,18 @@ export async function commitFiles(
     // branch that is behind `parentSha` (reset to an ancestor, or `parentSha` read from another
     // branch) and silently bring the commits in between with it. The contract is stricter: the
     // branch must be exactly at `parentSha`, so read it first.
-    const current = await runner.run({ operation, mutation: false, signal }, async (requestSignal) => {
-      const response = await client.request("GET /repos/{owner}/{repo}/git/ref/{ref}", {
-        owner,
-        repo,
-        ref,
-        request: { signal: requestSignal },
-      });
-      return parseResponse(GithubGitRef, response.data, operation);
-    });
+    const current = await send(
+      runner,
+      { operation, mutation: false, signal },
+      GithubGitRef,
+      (requestSignal) =>
+        client.request("GET /repos/{owner}/{repo}/git/ref/{ref}", {
+          owner,
+          repo,
+          ref,
+          request: { signal: requestSignal },
+        }),
+    );
     if (current.object.sha !== commit.parentSha) {
       throw new ForgeError(
         `GitHub ${operation}: branch ${commit.branch} is at ${current.object.sha}, not at the expected ${commit.parentSha}`,
@@ -50,17 +53,20 @@ export async function commitFiles(
       );
     }
   }
-  const parent = await runner.run({ operation, mutation: false, signal }, async (requestSignal) => {
-    const response = await client.request("GET /repos/{owner}/{repo}/git/commits/{commit_sha}", {
-      owner,
-      repo,
-      commit_sha: commit.parentSha,
-      request: { signal: requestSignal },
-    });
-    return parseResponse(GithubGitCommit, response.data, operation);
-  });
-  const tree = await runner.run({ operation, mutation: true, signal }, async (requestSignal) => {
-    const response = await client.request("POST /repos/{owner}/{repo}/git/trees", {
+  const parent = await send(
+    runner,
+    { operation, mutation: false, signal },
+    GithubGitCommit,
+    (requestSignal) =>
+      client.request("GET /repos/{owner}/{repo}/git/commits/{commit_sha}", {
+        owner,
+        repo,
+        commit_sha: commit.parentSha,
+        request: { signal: requestSignal },
+      }),
+  );
+  const tree = await send(runner, { operation, mutation: true, signal }, GithubGitTree, (requestSignal) =>
+    client.request("POST /repos/{owner}/{repo}/git/trees", {
       owner,
       repo,
       base_tree: parent.tree.sha,
@@ -71,33 +77,35 @@ export async function commitFiles(
         content: file.content,
       })),
       request: { signal: requestSignal },
-    });
-    return parseResponse(GithubGitTree, response.data, operation);
-  });
-  const created = await runner.run({ operation, mutation: true, signal }, async (requestSignal) => {
-    const response = await client.request("POST /repos/{owner}/{repo}/git/commits", {
-      owner,
-      repo,
-      message: commit.message,
-      tree: tree.sha,
-      parents: [commit.parentSha],
-      request: { signal: requestSignal },
-    });
-    return parseResponse(GithubGitCommit, response.data, operation);
-  });
+    }),
+  );
+  const created = await send(
+    runner,
+    { operation, mutation: true, signal },
+    GithubGitCommit,
+    (requestSignal) =>
+      client.request("POST /repos/{owner}/{repo}/git/commits", {
+        owner,
+        repo,
+        message: commit.message,
+        tree: tree.sha,
+        parents: [commit.parentSha],
+        request: { signal: requestSignal },
+      }),
+  );
   if (commit.createBranch) {
-    await runner.run(
+    await send(
+      runner,
       { operation, mutation: true, signal, conflictMessages: /reference already exists/i },
-      async (requestSignal) => {
-        const response = await client.request("POST /repos/{owner}/{repo}/git/refs", {
+      GithubGitRef,
+      (requestSignal) =>
+        client.request("POST /repos/{owner}/{repo}/git/refs", {
           owner,
           repo,
           ref: `refs/${ref}`,
           sha: created.sha,
           request: { signal: requestSignal },
-        });
-        return parseResponse(GithubGitRef, response.data, operation);
-      },
+        }),
     );
   } else {
     // A race remains between the check above and this update, as the REST API has no
@@ -105,19 +113,19 @@ export async function commitFiles(
     // GitHub answers 422 "Update is not a fast forward" (a conflict). Only a force-push that
     // moves the branch back to an ancestor of `parentSha` in that window would go unnoticed.
     // (GraphQL `createCommitOnBranch` with `expectedHeadOid` would close it.)
-    await runner.run(
+    await send(
+      runner,
       { operation, mutation: true, signal, conflictMessages: /not a fast.?forward/i },
-      async (requestSignal) => {
-        const response = await client.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", {
+      GithubGitRef,
+      (requestSignal) =>
+        client.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", {
           owner,
           repo,
           ref,
           sha: created.sha,
           force: false,
           request: { signal: requestSignal },
-        });
-        return parseResponse(GithubGitRef, response.data, operation);
-      },
+        }),
     );
   }
   return { sha: created.sha };

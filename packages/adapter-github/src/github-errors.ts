@@ -1,4 +1,4 @@
-import { describeError, ForgeError, type ForgeErrorKind, redact } from "@selfheal/core";
+import { describeError, ForgeError, type ForgeErrorKind } from "@selfheal/core";
 import { z } from "zod";
 
 /** What an Octokit `RequestError` carries that we read (duck-typed: no dependency on its class). */
@@ -38,6 +38,13 @@ export interface FailureContext {
   readonly conflictMessages?: RegExp;
 }
 
+/** GraphQL error types with a kind of their own; any other type is `invalid`. */
+const graphqlKinds: Readonly<Partial<Record<string, ForgeErrorKind>>> = {
+  NOT_FOUND: "not_found",
+  FORBIDDEN: "unauthorized",
+  RATE_LIMITED: "rate_limited",
+};
+
 /** GitHub asks to wait at least a minute after a secondary rate limit that gives no time. */
 const defaultRateLimitWaitMs = 60_000;
 
@@ -51,14 +58,7 @@ export function toForgeError(error: unknown, context: FailureContext, now = Date
   const graphql = GraphqlError.safeParse(error);
   if (graphql.success) {
     const type = graphql.data.errors[0]?.type;
-    const kind: ForgeErrorKind =
-      type === "NOT_FOUND"
-        ? "not_found"
-        : type === "FORBIDDEN"
-          ? "unauthorized"
-          : type === "RATE_LIMITED"
-            ? "rate_limited"
-            : "invalid";
+    const kind: ForgeErrorKind = (type === undefined ? undefined : graphqlKinds[type]) ?? "invalid";
     const messages = graphql.data.errors.map((item) => item.message).join("; ");
     return new ForgeError(`GitHub ${context.operation} failed: ${messages}`, {
       kind,
@@ -88,29 +88,32 @@ export function toForgeError(error: unknown, context: FailureContext, now = Date
   const detail = githubMessage === "" ? parsed.data.message : githubMessage;
   const rawUrl = response?.url ?? request?.url;
   const rateLimit = rateLimitWaitMs(status, headers, detail, now);
-  const kind: ForgeErrorKind =
-    rateLimit !== undefined
-      ? "rate_limited"
-      : status === 0 || status >= 500
-        ? "unavailable"
-        : status === 401 || status === 403
-          ? "unauthorized"
-          : status === 404
-            ? "not_found"
-            : status === 409 || context.conflictStatuses?.includes(status) === true
-              ? "conflict"
-              : status === 422 && context.conflictMessages?.test(detail) === true
-                ? "conflict"
-                : "invalid";
+  const kind = kindFor(status, detail, rateLimit !== undefined, context);
   return new ForgeError(`GitHub ${context.operation} failed: ${status} ${detail}`, {
     kind,
     adapter: "github",
     operation: context.operation,
     status,
-    ...(rawUrl === undefined ? {} : { url: redact(rawUrl.replace(/[?#].*$/s, "")) }),
+    ...(rawUrl === undefined ? {} : { url: rawUrl.replace(/[?#].*$/s, "") }),
     ...(rateLimit === undefined ? {} : { retryAfterMs: rateLimit }),
     cause: trimmedCause(error, status),
   });
+}
+
+/** The kind of a failed REST answer; `rateLimited` when it asked us to wait. */
+function kindFor(
+  status: number,
+  detail: string,
+  rateLimited: boolean,
+  context: FailureContext,
+): ForgeErrorKind {
+  if (rateLimited) return "rate_limited";
+  if (status === 0 || status >= 500) return "unavailable";
+  if (status === 401 || status === 403) return "unauthorized";
+  if (status === 404) return "not_found";
+  if (status === 409 || context.conflictStatuses?.includes(status) === true) return "conflict";
+  if (status === 422 && context.conflictMessages?.test(detail) === true) return "conflict";
+  return "invalid";
 }
 
 /**

@@ -13,9 +13,8 @@ import {
   GithubMergeResult,
   GithubPullRequest,
   GithubPullRequestList,
-  parseResponse,
 } from "./github-schemas.js";
-import { createRequestRunner } from "./request-runner.js";
+import { createRequestRunner, send } from "./request-runner.js";
 
 const enableAutoMergeMutation = `mutation SelfhealEnableAutoMerge($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!, $expectedHeadOid: GitObjectID) {
   enablePullRequestAutoMerge(input: { pullRequestId: $pullRequestId, mergeMethod: $mergeMethod, expectedHeadOid: $expectedHeadOid }) {
@@ -49,15 +48,14 @@ export function githubForge(settings: GithubForgeSettings): GitForge {
 
   const getPull = (id: string, signal: AbortSignal, operation = "getPullRequest") => {
     const pull_number = pullNumber(id, operation);
-    return runner.run({ operation, mutation: false, signal }, async (requestSignal) => {
-      const response = await client.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+    return send(runner, { operation, mutation: false, signal }, GithubPullRequest, (requestSignal) =>
+      client.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
         owner,
         repo,
         pull_number,
         request: { signal: requestSignal },
-      });
-      return parseResponse(GithubPullRequest, response.data, operation);
-    });
+      }),
+    );
   };
 
   return {
@@ -73,10 +71,12 @@ export function githubForge(settings: GithubForgeSettings): GitForge {
           operation,
         });
       }
-      const opened = await runner.run(
+      const opened = await send(
+        runner,
         { operation, mutation: true, signal, conflictMessages: /already exists/i },
-        async (requestSignal) => {
-          const response = await client.request("POST /repos/{owner}/{repo}/pulls", {
+        GithubPullRequest,
+        (requestSignal) =>
+          client.request("POST /repos/{owner}/{repo}/pulls", {
             owner,
             repo,
             title: request.title,
@@ -85,9 +85,7 @@ export function githubForge(settings: GithubForgeSettings): GitForge {
             body: request.body,
             draft: request.draft ?? false,
             request: { signal: requestSignal },
-          });
-          return parseResponse(GithubPullRequest, response.data, operation);
-        },
+          }),
       );
       const pull = toChangeRequest(opened);
       if (request.labels === undefined || request.labels.length === 0) return pull;
@@ -97,25 +95,27 @@ export function githubForge(settings: GithubForgeSettings): GitForge {
 
     async findByBranch(branch, { signal }) {
       const operation = "findPullRequestByBranch";
-      const pulls = await runner.run({ operation, mutation: false, signal }, async (requestSignal) => {
-        const response = await client.request("GET /repos/{owner}/{repo}/pulls", {
-          owner,
-          repo,
-          head: `${owner}:${branch}`,
-          state: "all",
-          sort: "updated",
-          direction: "desc",
-          per_page: 100,
-          request: { signal: requestSignal },
-        });
-        return parseResponse(GithubPullRequestList, response.data, operation);
-      });
+      const pulls = await send(
+        runner,
+        { operation, mutation: false, signal },
+        GithubPullRequestList,
+        (requestSignal) =>
+          client.request("GET /repos/{owner}/{repo}/pulls", {
+            owner,
+            repo,
+            head: `${owner}:${branch}`,
+            state: "all",
+            sort: "updated",
+            direction: "desc",
+            per_page: 100,
+            request: { signal: requestSignal },
+          }),
+      );
       // GitHub filters by head already; checking again guards against a proxy or a fork that
       // ignores the filter, which would hand us someone else's pull request.
       const own = pulls.filter((pull) => pull.head.ref === branch);
-      const chosen =
-        own.find((pull) => pull.state === "open") ??
-        own.toSorted((left, right) => Date.parse(right.updated_at) - Date.parse(left.updated_at))[0];
+      // The list is already newest-updated first, so the first is the most recent.
+      const chosen = own.find((pull) => pull.state === "open") ?? own[0];
       return chosen === undefined ? undefined : toChangeRequest(chosen);
     },
 
@@ -126,17 +126,20 @@ export function githubForge(settings: GithubForgeSettings): GitForge {
     async update(id, changes, { signal }) {
       const operation = "updatePullRequest";
       const pull_number = pullNumber(id, operation);
-      const updated = await runner.run({ operation, mutation: true, signal }, async (requestSignal) => {
-        const response = await client.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", {
-          owner,
-          repo,
-          pull_number,
-          ...(changes.title === undefined ? {} : { title: changes.title }),
-          ...(changes.body === undefined ? {} : { body: changes.body }),
-          request: { signal: requestSignal },
-        });
-        return parseResponse(GithubPullRequest, response.data, operation);
-      });
+      const updated = await send(
+        runner,
+        { operation, mutation: true, signal },
+        GithubPullRequest,
+        (requestSignal) =>
+          client.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", {
+            owner,
+            repo,
+            pull_number,
+            ...(changes.title === undefined ? {} : { title: changes.title }),
+            ...(changes.body === undefined ? {} : { body: changes.body }),
+            request: { signal: requestSignal },
+          }),
+      );
       return toChangeRequest(updated);
     },
 
@@ -163,20 +166,20 @@ export function githubForge(settings: GithubForgeSettings): GitForge {
     async merge(id, options: MergeOptions) {
       const operation = "mergePullRequest";
       const pull_number = pullNumber(id, operation);
-      const result = await runner.run(
+      const result = await send(
+        runner,
         // 405: not mergeable (checks, conflicts, already merged); 409: head is not `sha`.
         { operation, mutation: true, signal: options.signal, conflictStatuses: [405, 409] },
-        async (requestSignal) => {
-          const response = await client.request("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge", {
+        GithubMergeResult,
+        (requestSignal) =>
+          client.request("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge", {
             owner,
             repo,
             pull_number,
             merge_method: options.method ?? "merge",
             ...(options.expectedHeadSha === undefined ? {} : { sha: options.expectedHeadSha }),
             request: { signal: requestSignal },
-          });
-          return parseResponse(GithubMergeResult, response.data, operation);
-        },
+          }),
       );
       const merged = toChangeRequest(await getPull(id, options.signal, operation));
       // Replicas may lag just after the merge: trust the merge answer for what landed.
@@ -188,15 +191,19 @@ export function githubForge(settings: GithubForgeSettings): GitForge {
       // Needs "Allow auto-merge" in the repository settings and a base branch with required
       // checks; GitHub refuses otherwise (a ForgeError of kind `invalid`).
       const pull = await getPull(id, options.signal, operation);
-      await runner.run({ operation, mutation: true, signal: options.signal }, async (requestSignal) => {
-        const data = await client.graphql(enableAutoMergeMutation, {
-          pullRequestId: pull.node_id,
-          mergeMethod: (options.method ?? "merge").toUpperCase(),
-          expectedHeadOid: options.expectedHeadSha ?? null,
-          request: { signal: requestSignal },
-        });
-        return parseResponse(GithubAutoMergeResult, data, operation);
-      });
+      await send(
+        runner,
+        { operation, mutation: true, signal: options.signal },
+        GithubAutoMergeResult,
+        async (requestSignal) => ({
+          data: await client.graphql(enableAutoMergeMutation, {
+            pullRequestId: pull.node_id,
+            mergeMethod: (options.method ?? "merge").toUpperCase(),
+            expectedHeadOid: options.expectedHeadSha ?? null,
+            request: { signal: requestSignal },
+          }),
+        }),
+      );
     },
 
     commitFiles(commit, { signal }) {
@@ -206,17 +213,19 @@ export function githubForge(settings: GithubForgeSettings): GitForge {
 
   async function addLabels(issue_number: number, labels: readonly string[], signal: AbortSignal) {
     const operation = "labelPullRequest";
-    const added = await runner.run({ operation, mutation: true, signal }, async (requestSignal) => {
-      // Pull request labels are issue labels; POST adds to the existing ones.
-      const response = await client.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", {
-        owner,
-        repo,
-        issue_number,
-        labels: [...labels],
-        request: { signal: requestSignal },
-      });
-      return parseResponse(GithubLabelList, response.data, operation);
-    });
+    const added = await send(
+      runner,
+      { operation, mutation: true, signal },
+      GithubLabelList,
+      (requestSignal) =>
+        client.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", {
+          owner,
+          repo,
+          issue_number,
+          labels: [...labels],
+          request: { signal: requestSignal },
+        }),
+    );
     return added.map((label) => label.name);
   }
 }

@@ -8,7 +8,6 @@ export const GithubPullRequest = z.object({
   html_url: z.string(),
   state: z.enum(["open", "closed"]),
   title: z.string(),
-  updated_at: z.string(),
   merged_at: z.string().nullish(),
   merge_commit_sha: z.string().nullish(),
   head: z.object({ ref: z.string(), sha: z.string() }),

@@ -1,2 +1,7 @@
-export * from "./github-forge.js";
-export * from "./github-forge-settings.js";
+export { githubForge } from "./github-forge.js";
+export type {
+  GithubAppAuth,
+  GithubClient,
+  GithubForgeSettings,
+  GithubTokenAuth,
+} from "./github-forge-settings.js";

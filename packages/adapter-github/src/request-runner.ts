@@ -1,5 +1,7 @@
 import { ForgeError, sleep } from "@selfheal/core";
+import type { z } from "zod";
 import { type FailureContext, toForgeError } from "./github-errors.js";
+import { parseResponse } from "./github-schemas.js";
 
 /** How one GitHub request is run. */
 export interface RunOptions extends FailureContext {
@@ -77,6 +79,21 @@ export function createRequestRunner(config: RequestRunnerConfig): RequestRunner 
       }
     },
   };
+}
+
+/**
+ * Run one request with `runner` and check its `data` against `schema`. The request stays a
+ * `client.request(route, …)` call at the call site, so Octokit still types the route's parameters.
+ */
+export function send<T>(
+  runner: RequestRunner,
+  options: RunOptions,
+  schema: z.ZodType<T>,
+  request: (signal: AbortSignal) => Promise<{ readonly data: unknown }>,
+): Promise<T> {
+  return runner.run(options, async (signal) =>
+    parseResponse(schema, (await request(signal)).data, options.operation),
+  );
 }
 
 function untilAborted(waitFor: Promise<void>, options: RunOptions): Promise<void> {

@@ -1,4 +1,4 @@
-import { describeError, ForgeError, sleep } from "@selfheal/core";
+import { describeChain, ForgeError, sleep } from "@selfheal/core";
 import { type Dispatcher, request } from "undici";
 import type { z } from "zod";
 import { gitLabErrorMessage, kindForStatus, neverSent, retryAfterMs } from "./gitlab-errors.js";
@@ -17,7 +17,8 @@ export type RetryClass = "idempotent" | "once";
 export interface GitLabCall<T> {
   /** The `GitForge` method, named in errors. */
   readonly operation: string;
-  readonly method: "GET" | "POST" | "PUT";
+  /** `HEAD` answers have no body: `schema` then checks the response headers (names lower-case). */
+  readonly method: "GET" | "HEAD" | "POST" | "PUT";
   /** Path below `/api/v4`, every segment already URL-encoded. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string>>;
@@ -64,7 +65,11 @@ export function gitLabClient(config: GitLabClientConfig): GitLabClient {
       let failure: ForgeError;
       const outcome = await once(spec, url, config);
       if (outcome.type === "answer") {
-        if (outcome.status >= 200 && outcome.status < 300) return parseAnswer(spec, outcome.body, context);
+        if (outcome.status >= 200 && outcome.status < 300) {
+          return spec.method === "HEAD"
+            ? checkAnswer(spec, outcome.headers, context)
+            : parseAnswer(spec, outcome.body, context);
+        }
         const message = scrub(gitLabErrorMessage(outcome.body));
         const kind = kindForStatus(outcome.status, message, spec.operation);
         const wait = kind === "rate_limited" ? retryAfterMs(outcome.headers, Date.now()) : undefined;
@@ -155,6 +160,14 @@ function parseAnswer<T>(
       cause: error,
     });
   }
+  return checkAnswer(spec, json, context);
+}
+
+function checkAnswer<T>(
+  spec: GitLabCall<T>,
+  json: unknown,
+  context: { adapter: string; operation: string; url: string },
+): T {
   const parsed = spec.schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -186,10 +199,4 @@ async function pause<T>(ms: number, spec: GitLabCall<T>, failure: ForgeError): P
   } catch {
     throw failure;
   }
-}
-
-/** `fetch failed: connect ECONNREFUSED 127.0.0.1:9` rather than just `fetch failed`. */
-function describeChain(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
 }

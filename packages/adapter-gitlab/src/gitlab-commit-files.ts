@@ -1,6 +1,6 @@
 import { type ApiCommit, type CallOptions, ForgeError } from "@selfheal/core";
 import type { GitLabClient } from "./gitlab-client.js";
-import { GitLabBranch, GitLabCommit, GitLabFile } from "./gitlab-schemas.js";
+import { GitLabBranch, GitLabCommit, GitLabFileHeaders } from "./gitlab-schemas.js";
 
 /** One item of the commits API's `actions[]`. */
 interface CommitAction {
@@ -98,14 +98,15 @@ async function lastCommitOf(
   try {
     const file = await call({
       operation: "commitFiles",
-      method: "GET",
+      // HEAD: the same `X-Gitlab-*` answer as GET without the file's content, which we do not need.
+      method: "HEAD",
       path: `${projectPath}/repository/files/${encodeURIComponent(path)}`,
       query: { ref },
-      schema: GitLabFile,
+      schema: GitLabFileHeaders,
       retry: "idempotent",
       signal: options.signal,
     });
-    return file.last_commit_id;
+    return file["x-gitlab-last-commit-id"];
   } catch (error) {
     if (error instanceof ForgeError && error.kind === "not_found") return undefined;
     throw error;

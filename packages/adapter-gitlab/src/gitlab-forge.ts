@@ -63,20 +63,33 @@ export function gitlabForge(settings: GitLabForgeSettings): GitLabForge {
       signal: options.signal,
     });
 
-  const listBySourceBranch = async (branch: string, state: "opened" | "all", options: CallOptions) =>
+  const listBySourceBranch = async (
+    branch: string,
+    state: "opened" | "all",
+    perPage: number,
+    options: CallOptions,
+  ) =>
     call({
       operation: "findByBranch",
       method: "GET",
       path: `${projectPath}/merge_requests`,
-      query: { source_branch: branch, state, order_by: "created_at", sort: "desc", per_page: "1" },
+      query: {
+        source_branch: branch,
+        state,
+        order_by: "created_at",
+        sort: "desc",
+        per_page: String(perPage),
+      },
       schema: GitLabMergeRequestList,
       retry: "idempotent",
       signal: options.signal,
     });
 
   const findByBranch = async (branch: string, options: CallOptions): Promise<ChangeRequest | undefined> => {
-    const open = await listBySourceBranch(branch, "opened", options);
-    const found = open[0] ?? (await listBySourceBranch(branch, "all", options))[0];
+    // One call for both cases: the newest open merge request, else the newest of any state.
+    // A page of 100 (GitLab's maximum) holds every merge request a branch realistically has.
+    const all = await listBySourceBranch(branch, "all", 100, options);
+    const found = all.find((mr) => mr.state === "opened") ?? all[0];
     return found === undefined ? undefined : toChangeRequest(found);
   };
 
@@ -133,7 +146,7 @@ export function gitlabForge(settings: GitLabForgeSettings): GitLabForge {
         return toChangeRequest(created);
       } catch (error) {
         if (!(error instanceof ForgeError && error.kind === "conflict")) throw error;
-        const existing = (await listBySourceBranch(request.branch, "opened", options))[0];
+        const existing = (await listBySourceBranch(request.branch, "opened", 1, options))[0];
         if (existing === undefined || existing.target_branch !== request.base) throw error;
         return toChangeRequest(existing);
       }

@@ -32,8 +32,8 @@ export const GitLabNote = z.object({ id: z.number().int() });
 /** A branch: its head commit. */
 export const GitLabBranch = z.object({ commit: z.object({ id: Sha }) });
 
-/** A file's metadata: the last commit that changed it, our optimistic lock. */
-export const GitLabFile = z.object({ last_commit_id: Sha });
+/** A file's `HEAD` headers: the last commit that changed it, our optimistic lock. */
+export const GitLabFileHeaders = z.object({ "x-gitlab-last-commit-id": Sha });
 
 /** A created commit. */
 export const GitLabCommit = z.object({ id: Sha, parent_ids: z.array(Sha).optional() });

@@ -159,7 +159,7 @@ describe("merge requests", () => {
     const states = standIn.calls
       .filter((served) => served.route === "listMergeRequests")
       .map((served) => served.query.get("state"));
-    expect(states).toEqual(["opened", "all", "opened"]);
+    expect(states).toEqual(["all", "all"]);
   });
 
   it("squash-merges at the reviewed head, and reports the commit that landed", async () => {

@@ -99,7 +99,7 @@ function expectOneOfEach(git: BareRepo, standIn: GitLabStandIn, plan: Remediatio
 }
 
 const writes = (standIn: GitLabStandIn) =>
-  standIn.calls.filter((served) => served.method !== "GET").map((served) => served.route);
+  standIn.calls.filter((served) => !["GET", "HEAD"].includes(served.method)).map((served) => served.route);
 const apiCommit = ["createCommit"];
 
 describe.each(["git", "api"] as const)("GitOps remediation through GitLab, commits via %s", (commitVia) => {

@@ -1,4 +1,4 @@
-import { BadInputError, describeError, redact, sleep } from "@selfheal/core";
+import { BadInputError, describeChain, redact, sleep } from "@selfheal/core";
 import { type Dispatcher, Pool } from "undici";
 
 /** How to reach OPA, as the transport needs it. */
@@ -160,10 +160,4 @@ function codeOf(error: unknown): string | undefined {
 function isConnectionError(error: unknown): boolean {
   const cause = error instanceof Error ? error.cause : undefined;
   return [codeOf(error), codeOf(cause)].some((code) => code !== undefined && connectionCodes.has(code));
-}
-
-/** `other side closed` alone says little: add the cause (`connect ECONNREFUSED 127.0.0.1:9`). */
-function describeChain(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
 }

@@ -1,16 +1,18 @@
 import {
   type AuditEvent,
   type CallOptions,
-  Decision,
+  type Decision,
   type DecisionDraft,
   type DecisionInput,
+  decisionOf,
   describeError,
   eventId,
   type Logger,
   type Policy,
+  type PolicyOutcome,
+  runPolicy,
   type Store,
   silentLogger,
-  withTimeout,
 } from "@selfheal/core";
 
 /** One policy's side of a shadow comparison. */
@@ -113,11 +115,11 @@ export function shadowPolicy(settings: ShadowPolicySettings): ShadowPolicy {
       try {
         answer = await active.decide(input, options);
       } catch (error) {
-        const failed = failedOutcome(active.name, `threw: ${describeError(error)}`, started);
+        const failed = thrownOutcome(active.name, error, started);
         track(candidateRun.then((other) => record(compare(input, failed, other))));
         throw error;
       }
-      const activeOutcome = parsedOutcome(active.name, answer, started);
+      const activeOutcome = timed(active.name, decisionOf(active.name, answer), started);
       track(candidateRun.then((other) => record(compare(input, activeOutcome, other))));
       return answer;
     },
@@ -137,35 +139,18 @@ async function outcomeOf(
   signal: AbortSignal,
 ): Promise<ShadowOutcome> {
   const started = performance.now();
-  try {
-    const answer = await withTimeout(
-      `candidate policy ${policy.name}`,
-      timeoutMs,
-      (inner) => policy.decide(input, { signal: inner }),
-      signal,
-    );
-    return parsedOutcome(policy.name, answer, started);
-  } catch (error) {
-    return failedOutcome(policy.name, describeError(error), started);
-  }
+  return timed(policy.name, await runPolicy(policy, input, timeoutMs, signal), started);
 }
 
-function parsedOutcome(policy: string, answer: unknown, started: number): ShadowOutcome {
-  const parsed = Decision.safeParse(answer);
-  if (parsed.success) return { policy, decision: parsed.data, durationMs: performance.now() - started };
-  const issue = parsed.error.issues[0];
-  const where = issue === undefined ? "" : `: ${issue.path.join(".") || "(root)"} ${issue.message}`;
-  return failedOutcome(policy, `returned something that is not a decision${where}`, started);
+function timed(policy: string, outcome: PolicyOutcome, started: number): ShadowOutcome {
+  return { policy, ...outcome, durationMs: performance.now() - started };
 }
 
-function failedOutcome(policy: string, failure: string, started: number): ShadowOutcome {
-  const reason = `policy ${policy} failed: ${failure}`;
-  return {
-    policy,
-    decision: { action: "none", params: {}, reason, escalate: true },
-    failure,
-    durationMs: performance.now() - started,
-  };
+/** The active policy threw: recorded as the core records it, while the error itself is rethrown. */
+function thrownOutcome(policy: string, error: unknown, started: number): ShadowOutcome {
+  const reason = `policy ${policy} failed: ${describeError(error)}`;
+  const decision: Decision = { action: "none", params: {}, reason, escalate: true };
+  return timed(policy, { decision, failure: reason }, started);
 }
 
 function compare(input: DecisionInput, active: ShadowOutcome, candidate: ShadowOutcome): ShadowComparison {

@@ -1,6 +1,6 @@
-import { BadInputError, type Duration, type Incident, SelfHealError, toMs } from "@selfheal/core";
+import { BadInputError, type Duration, type Incident, toMs } from "@selfheal/core";
 import { z } from "zod";
-import { bodyPreview, createHttpClient, type HttpConnectionSettings } from "./http-client.js";
+import { bodyPreview, createHttpClient, type HttpConnectionSettings, parseJson } from "./http-client.js";
 
 /** Settings of `alertmanagerSilences`. */
 export interface AlertmanagerSilencesSettings extends HttpConnectionSettings {
@@ -136,8 +136,8 @@ export function alertmanagerSilences(settings: AlertmanagerSilencesSettings): Al
     } as const;
     const answer = await client.send(call);
     if (answer.status !== 200) throw client.statusError(call, answer, bodyPreview(answer.body));
-    const parsed = GettableSilences.safeParse(safeJson(answer.body));
-    if (!parsed.success) throw unexpected(call.operation, answer.url, answer.status, parsed.error);
+    const parsed = GettableSilences.safeParse(parseJson(answer.body));
+    if (!parsed.success) throw client.unexpectedBody(call, answer, parsed.error);
     const marker = commentPrefix(incident);
     return parsed.data.find(
       (silence) =>
@@ -176,8 +176,8 @@ export function alertmanagerSilences(settings: AlertmanagerSilencesSettings): Al
       } as const;
       const answer = await client.send(call);
       if (answer.status !== 200) throw client.statusError(call, answer, bodyPreview(answer.body));
-      const parsed = PostSilenceResponse.safeParse(safeJson(answer.body));
-      if (!parsed.success) throw unexpected(call.operation, answer.url, answer.status, parsed.error);
+      const parsed = PostSilenceResponse.safeParse(parseJson(answer.body));
+      if (!parsed.success) throw client.unexpectedBody(call, answer, parsed.error);
       return { silenceId: parsed.data.silenceID, matchers, endsAt, reused: false };
     },
     async expire({ silenceId, signal }) {
@@ -221,22 +221,4 @@ function sameMatchers(
         (other.isEqual ?? true) === matcher.isEqual,
     ),
   );
-}
-
-function unexpected(operation: string, url: string, status: number, cause: unknown): SelfHealError {
-  return new SelfHealError(`alertmanager ${operation}: ${url} answered ${status} with an unexpected body`, {
-    adapter: "alertmanager",
-    operation,
-    url,
-    status,
-    cause,
-  });
-}
-
-function safeJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
 }

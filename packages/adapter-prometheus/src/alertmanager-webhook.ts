@@ -1,9 +1,9 @@
-import { hash } from "node:crypto";
 import {
   BadInputError,
   type Signal,
   type SignalSource,
   type SignalSourceRoute,
+  shortHash,
   type WebhookAuth,
 } from "@selfheal/core";
 import { z } from "zod";
@@ -177,7 +177,7 @@ function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: Parse
     const signal: Signal = {
       source: config.name,
       // Same delivery (retry, repeat, HA replica) → same key; the resolved notice differs by status.
-      dedupKey: dedupKeyOf(groupKey, alert),
+      dedupKey: shortHash([groupKey, alert.fingerprint, alert.startsAt, alert.status], 32),
       status: alert.status,
       alertname,
       service,
@@ -198,16 +198,6 @@ function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: Parse
     signals.push(signal);
   }
   return signals;
-}
-
-/**
- * The first 32 hex digits of SHA-256 over group key, fingerprint, startsAt and status joined by
- * NUL (the same value as core's `shortHash(parts, 32)`). One-shot `crypto.hash` costs a third of
- * `createHash` per call, which shows at 100 alerts per request.
- */
-function dedupKeyOf(groupKey: string, alert: AlertmanagerWebhookAlert): string {
-  const parts = `${groupKey}\0${alert.fingerprint}\0${alert.startsAt}\0${alert.status}`;
-  return hash("sha256", parts, "hex").slice(0, 32);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { BadInputError, describeError, redact, SelfHealError, TimeoutError } from "@selfheal/core";
+import { BadInputError, describeChain, redact, SelfHealError, TimeoutError } from "@selfheal/core";
 import { type Dispatcher, request } from "undici";
 
 /** Credentials sent with every request: a bearer token or HTTP basic auth. */
@@ -60,6 +60,8 @@ export interface HttpClient {
   send(call: HttpCall): Promise<HttpAnswer>;
   /** The error for an answer that is not what was expected. */
   statusError(call: HttpCall, answer: HttpAnswer, detail: string): SelfHealError;
+  /** The error for a success answer whose body does not match its schema (`cause`: the zod error). */
+  unexpectedBody(call: HttpCall, answer: HttpAnswer, cause: unknown): SelfHealError;
 }
 
 /** A client for the server at `settings.url`; checks the settings once, here. */
@@ -139,11 +141,14 @@ export function createHttpClient(adapter: string, settings: HttpConnectionSettin
           });
         }
         // Refused, reset, DNS: the server may be back soon.
-        throw new SelfHealError(`${adapter} ${call.operation}: ${shownUrl} failed: ${describeChain(error)}`, {
-          ...context,
-          retryable: true,
-          cause: error,
-        });
+        throw new SelfHealError(
+          `${adapter} ${call.operation}: ${shownUrl} failed: ${redact(describeChain(error))}`,
+          {
+            ...context,
+            retryable: true,
+            cause: error,
+          },
+        );
       }
     },
     statusError(call, answer, detail) {
@@ -159,7 +164,22 @@ export function createHttpClient(adapter: string, settings: HttpConnectionSettin
         },
       );
     },
+    unexpectedBody(call, answer, cause) {
+      return new SelfHealError(
+        `${adapter} ${call.operation}: ${answer.url} answered ${answer.status} with an unexpected body: ${bodyPreview(answer.body)}`,
+        { adapter, operation: call.operation, url: answer.url, status: answer.status, cause },
+      );
+    },
   };
+}
+
+/** The body as JSON, or `undefined` when it is not JSON (an HTML error page): the schema then says why. */
+export function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The start of a body for an error message: a reverse proxy may answer with a page of HTML. */
@@ -170,12 +190,4 @@ export function bodyPreview(body: string): string {
 
 function basic(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
-}
-
-/** `fetch failed: connect ECONNREFUSED` rather than just the outer message. */
-function describeChain(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  return redact(
-    cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`,
-  );
 }

@@ -3,14 +3,7 @@ export * from "./alertmanager-silences.js";
 export * from "./alertmanager-webhook.js";
 export * from "./default-queries.js";
 export type { HttpAuth, HttpConnectionSettings } from "./http-client.js";
-export type { MetricReading } from "./metric-reading.js";
 export * from "./prometheus-metrics.js";
-export {
-  type InstantQueryAnswer,
-  PrometheusErrorResponse,
-  PrometheusQueryResponse,
-  type PrometheusSample,
-} from "./prometheus-query.js";
 export * from "./prometheus-recovery.js";
 export {
   compilePromql,

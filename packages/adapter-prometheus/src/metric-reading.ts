@@ -1,6 +1,6 @@
 import { describeError, type JsonValue } from "@selfheal/core";
 import type { HttpClient } from "./http-client.js";
-import { instantQuery } from "./prometheus-query.js";
+import { instantQuery, type PrometheusSample } from "./prometheus-query.js";
 import type { PromqlTemplate, PromqlValues } from "./promql-template.js";
 
 /**
@@ -49,13 +49,25 @@ export async function readMetric(
   if ("missing" in rendered) {
     return { status: "unrenderable", query: template.source, missing: rendered.missing };
   }
-  const query = rendered.query;
+  return readQuery(rendered.query, options);
+}
+
+/**
+ * Run `query` and read one value from the series `keep` accepts (all by default); never throws
+ * (a failure is a reading).
+ */
+export async function readQuery(
+  query: string,
+  options: ReadingOptions,
+  keep?: (sample: PrometheusSample) => boolean,
+): Promise<MetricReading> {
   try {
     const answer = await instantQuery(options.client, query, options);
     const warnings = answer.warnings;
-    const [first, ...rest] = answer.samples;
+    const samples = keep === undefined ? answer.samples : answer.samples.filter(keep);
+    const [first, ...rest] = samples;
     if (first === undefined) return { status: "empty", query, warnings };
-    if (rest.length > 0) return { status: "ambiguous", query, series: answer.samples.length, warnings };
+    if (rest.length > 0) return { status: "ambiguous", query, series: samples.length, warnings };
     if (!Number.isFinite(first.value))
       return { status: "not_finite", query, value: String(first.value), warnings };
     return { status: "ok", query, value: first.value, warnings };

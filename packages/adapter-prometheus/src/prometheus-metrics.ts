@@ -1,7 +1,6 @@
 import {
   BadInputError,
   type DecisionMetrics,
-  describeError,
   type Enricher,
   type Enrichment,
   type JsonValue,
@@ -14,9 +13,9 @@ import {
   type ReadingOptions,
   readingFacts,
   readMetric,
+  readQuery,
   warningOf,
 } from "./metric-reading.js";
-import { instantQuery } from "./prometheus-query.js";
 import { checkPromDuration, compilePromql, type PromqlTemplate, promqlValuesOf } from "./promql-template.js";
 
 /** Settings of `prometheusMetrics`. */
@@ -173,31 +172,15 @@ function readRuleCondition(
 ): Promise<MetricReading> | undefined {
   const expression = ruleExpression(incident.generatorUrl);
   if (expression === undefined) return undefined;
-  return (async (): Promise<MetricReading> => {
-    try {
-      const answer = await instantQuery(options.client, expression, options);
-      const matching = answer.samples.filter((sample) =>
-        Object.entries(sample.labels).every(
-          ([key, value]) => key === "__name__" || incident.labels[key] === value,
-        ),
-      );
-      const [first, ...rest] = matching;
-      const warnings = answer.warnings;
-      if (first === undefined) return { status: "empty", query: expression, warnings };
-      if (rest.length > 0)
-        return { status: "ambiguous", query: expression, series: matching.length, warnings };
-      if (!Number.isFinite(first.value)) {
-        return { status: "not_finite", query: expression, value: String(first.value), warnings };
-      }
-      return { status: "ok", query: expression, value: first.value, warnings };
-    } catch (error) {
-      return { status: "error", query: expression, error: describeError(error) };
-    }
-  })();
+  return readQuery(expression, options, (sample) =>
+    Object.entries(sample.labels).every(
+      ([key, value]) => key === "__name__" || incident.labels[key] === value,
+    ),
+  );
 }
 
 /** The rule expression in a Prometheus `generatorURL` (`…/graph?g0.expr=…`), if any. */
-export function ruleExpression(generatorUrl: string | undefined): string | undefined {
+function ruleExpression(generatorUrl: string | undefined): string | undefined {
   if (generatorUrl === undefined) return undefined;
   try {
     const expression = new URL(generatorUrl).searchParams.get("g0.expr");

@@ -1,6 +1,6 @@
 import { SelfHealError } from "@selfheal/core";
 import { z } from "zod";
-import { bodyPreview, type HttpClient } from "./http-client.js";
+import { bodyPreview, type HttpClient, parseJson } from "./http-client.js";
 
 /** A sample value as Prometheus writes it: `[unix seconds, "value"]`. */
 const SampleValue = z.tuple([z.number(), z.string()]);
@@ -82,16 +82,7 @@ export async function instantQuery(
   }
   const parsed = PrometheusQueryResponse.safeParse(json);
   if (!parsed.success) {
-    throw new SelfHealError(
-      `prometheus query: ${answer.url} answered ${answer.status} with an unexpected body: ${bodyPreview(answer.body)}`,
-      {
-        adapter: "prometheus",
-        operation: "query",
-        url: answer.url,
-        status: answer.status,
-        cause: parsed.error,
-      },
-    );
+    throw client.unexpectedBody(call, answer, parsed.error);
   }
   const data = parsed.data.data;
   const warnings = parsed.data.warnings ?? [];
@@ -124,12 +115,4 @@ function toNumber(text: string): number {
   if (text === "+Inf" || text === "Inf") return Number.POSITIVE_INFINITY;
   if (text === "-Inf") return Number.NEGATIVE_INFINITY;
   return Number(text);
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
 }

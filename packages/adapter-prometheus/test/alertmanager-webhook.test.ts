@@ -44,18 +44,6 @@ describe("alertmanagerWebhook", () => {
     expect(source.route?.path).toBe("/webhook/alertmanager");
     expect(source.route?.auth).toBeUndefined();
     expect(source.route?.maxBodyBytes).toBeUndefined();
-    const custom = alertmanagerWebhook({
-      name: "am-eu",
-      path: "/am",
-      auth: { bearer: "t0ken-for-tests" },
-      maxBodyBytes: 4096,
-    });
-    expect(custom.name).toBe("am-eu");
-    expect(custom.route).toMatchObject({
-      path: "/am",
-      auth: { bearer: "t0ken-for-tests" },
-      maxBodyBytes: 4096,
-    });
   });
 
   it("parses the contract example into one signal per alert", () => {

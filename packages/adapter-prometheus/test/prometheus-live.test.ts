@@ -1,7 +1,7 @@
 import { type Incident, SelfHealError } from "@selfheal/core";
 import {
   makeDecisionInput,
-  makeIncident,
+  makeVerifyingIncident,
   testEnricherContract,
   testVerifierContract,
 } from "@selfheal/core/testing";
@@ -17,28 +17,10 @@ const skip = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !
 const signal = () => AbortSignal.timeout(20_000);
 
 function incidentFor(service: string, alertname = "HighErrorRate"): Incident {
-  return makeIncident({
+  return makeVerifyingIncident({
     service,
     alertname,
     labels: { alertname, service, severity: "critical", namespace: "shop" },
-    state: "verifying",
-    plan: {
-      idempotencyKey: "k",
-      incidentId: "checkout-higherrorrate-0123456789",
-      service,
-      action: "rollback",
-      params: {},
-      remediator: "recording",
-      summary: "s",
-      changes: [],
-    },
-    result: {
-      idempotencyKey: "k",
-      status: "applied",
-      reused: false,
-      startedAt: "2026-08-20T10:16:00.000Z",
-      finishedAt: "2026-08-20T10:16:01.000Z",
-    },
   });
 }
 
@@ -284,6 +266,56 @@ describe.skipIf(skip)("against a real Prometheus", () => {
     });
     expect(lenient.outcome).toBe("passed");
   });
+
+  it("keeps a path prefix, sends credentials and never shows them", async () => {
+    // Prometheus as behind a reverse proxy at /prefix: the API below it is the documented one.
+    const prefixed = await startPrometheus({ routePrefix: "/prefix" });
+    try {
+      const withCredentials = new URL(`${prefixed.url}/`);
+      withCredentials.username = "user";
+      withCredentials.password = "s3cret-pass";
+      const queries = {
+        error_rate: null,
+        restart_count: null,
+        cpu_usage: null,
+        one: "vector(1)",
+        broken: "sum(rate(",
+      };
+      const run = (extra: Partial<PrometheusMetricsSettings>) =>
+        prometheusMetrics(settings({ queries, levelCheck: false, ...extra })).enrich({
+          incident: incidentFor("checkout"),
+          input: makeDecisionInput(),
+          signal: signal(),
+        });
+      const withUrlCredentials = await run({ url: withCredentials.toString() });
+      const withBearer = await run({
+        url: prefixed.url,
+        auth: { bearer: "t0ken-secret-value" },
+        headers: { "X-Scope-OrgID": "tenant-1" },
+      });
+      expect(withUrlCredentials.metrics).toEqual({ one: 1 });
+      expect(withBearer.metrics).toEqual({ one: 1 });
+      const seen = recorder.requests.splice(0);
+      expect(seen).toHaveLength(4);
+      for (const request of seen) {
+        expect(request.pathname).toBe("/prefix/api/v1/query");
+        expect(checker.check({ ...request, pathname: request.pathname.replace(/^\/prefix\//, "/") })).toEqual(
+          [],
+        );
+      }
+      const basic = `Basic ${Buffer.from("user:s3cret-pass").toString("base64")}`;
+      expect(seen.slice(0, 2).map((request) => request.headers.authorization)).toEqual([basic, basic]);
+      for (const request of seen.slice(2)) {
+        expect(request.headers.authorization).toBe("Bearer t0ken-secret-value");
+        expect(request.headers["x-scope-orgid"]).toBe("tenant-1");
+      }
+      const text = JSON.stringify([withUrlCredentials, withBearer]);
+      expect(text).toContain("answered 400: bad_data: ");
+      expect(text).not.toMatch(/s3cret|t0ken/);
+    } finally {
+      await prefixed.stop();
+    }
+  }, 45_000);
 
   it("rejects with a SelfHealError when cancelled", async () => {
     const controller = new AbortController();

@@ -1,6 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config files, whose ${VAR} is the feature under test
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { type Claim, createController, memoryStore, type Store, silentLogger } from "@selfheal/core";
+import { type AuditEvent, createController, type Store, silentLogger } from "@selfheal/core";
+import { openPostgresStore } from "@selfheal/store-postgres";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { parseConfig, wireController } from "../src/index.js";
 
@@ -8,6 +11,9 @@ const payloadFile = new URL(
   "../../../../shared/contracts/alertmanager-webhook-example.json",
   import.meta.url,
 );
+
+/** The test database: PostgreSQL on this machine, unless SELFHEAL_TEST_PG_URL says otherwise. */
+const databaseUrl = process.env.SELFHEAL_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /** A claim as the controller asked for it. */
 interface ClaimCall {
@@ -17,33 +23,29 @@ interface ClaimCall {
 }
 
 /**
- * A memory store with the claims of a shared store (PostgreSQL's semantics, minus the
- * database): the controller takes its claim path, and every claim it asks for is recorded.
+ * The PostgreSQL store (a shared store: the controller takes its claim path) in a schema of
+ * its own, with every claim the controller asks for recorded.
  */
-function claimingStore(calls: ClaimCall[]): Store {
-  const store = memoryStore();
-  const held = new Map<string, Claim>();
-  let token = 0;
-  return {
-    ...store,
-    async claim(resource, owner, ttlMs) {
+async function claimingStore(calls: ClaimCall[], schema: string): Promise<Store> {
+  const store = await openPostgresStore({ connectionString: databaseUrl, schema, poolSize: 4 });
+  const claim = store.claim.bind(store);
+  return Object.assign(store, {
+    claim(resource: string, owner: string, ttlMs: number) {
       calls.push({ resource, owner, ttlMs });
-      const current = held.get(resource);
-      if (current !== undefined && current.owner !== owner && Date.parse(current.expiresAt) > Date.now())
-        return undefined;
-      const claim: Claim = {
-        resource,
-        owner,
-        token: current?.owner === owner ? current.token : ++token,
-        expiresAt: new Date(Date.now() + ttlMs).toISOString(),
-      };
-      held.set(resource, claim);
-      return claim;
+      return claim(resource, owner, ttlMs);
     },
-    async releaseClaim(claim) {
-      if (held.get(claim.resource)?.token === claim.token) held.delete(claim.resource);
-    },
-  };
+  });
+}
+
+/** Drop a test schema, with everything in it. */
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 describe("the controller section", () => {
@@ -56,30 +58,45 @@ describe("the controller section", () => {
     expect(config.controller).toMatchObject({ instanceId: "selfheal-6f7c9d-x2k4p", claimTtl: "45s" });
 
     const calls: ClaimCall[] = [];
-    const store = claimingStore(calls);
-    const wired = await wireController(config, {
-      baseDir: ".",
-      logger: silentLogger,
-      store,
-      sideEffects: false,
-    });
-    expect(wired.settings).toMatchObject({ instanceId: "selfheal-6f7c9d-x2k4p", claimTtl: "45s" });
-
-    const controller = createController(wired.settings);
+    const schema = `selfheal_test_${process.pid}_${randomBytes(4).toString("hex")}`;
+    const store = await claimingStore(calls, schema);
+    let events: AuditEvent[];
     try {
-      const { url } = await controller.listen({ host: "127.0.0.1", port: 0 });
-      const answer = await fetch(`${url}/webhook/alertmanager`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: await readFile(payloadFile, "utf8"),
+      const wired = await wireController(config, {
+        baseDir: ".",
+        logger: silentLogger,
+        store,
+        sideEffects: false,
       });
-      expect(answer.status).toBe(200);
-      await expect
-        .poll(async () => (await store.listIncidents({ open: false })).length, { timeout: 10_000 })
-        .toBeGreaterThan(0);
+      expect(wired.settings).toMatchObject({ instanceId: "selfheal-6f7c9d-x2k4p", claimTtl: "45s" });
+
+      const controller = createController(wired.settings);
+      try {
+        const { url } = await controller.listen({ host: "127.0.0.1", port: 0 });
+        const answer = await fetch(`${url}/webhook/alertmanager`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: await readFile(payloadFile, "utf8"),
+        });
+        expect(answer.status).toBe(200);
+        await expect
+          .poll(async () => (await store.listIncidents({ open: false })).length, { timeout: 10_000 })
+          .toBeGreaterThan(0);
+      } finally {
+        // Closes the store too.
+        await controller.close();
+        await wired.close();
+      }
+      // Read back what the closed store wrote, through another store on its schema.
+      const reader = await openPostgresStore({ connectionString: databaseUrl, schema, poolSize: 1 });
+      try {
+        events = await storedEvents(reader);
+      } finally {
+        await reader.close();
+      }
     } finally {
-      await controller.close();
-      await wired.close();
+      await store.close();
+      await dropSchema(schema);
     }
 
     // Every claim is this replica's, for 45 s; the audit trail names it as the actor.
@@ -88,7 +105,7 @@ describe("the controller section", () => {
     expect(new Set(calls.map((call) => `${call.owner} ${call.ttlMs}`))).toEqual(
       new Set(["selfheal-6f7c9d-x2k4p 45000"]),
     );
-    const actors = new Set((await memoryEvents(store)).map((event) => event.actor));
+    const actors = new Set(events.map((event) => event.actor));
     expect(actors).toEqual(new Set(["selfheal-6f7c9d-x2k4p"]));
   });
 
@@ -99,7 +116,7 @@ describe("the controller section", () => {
   });
 });
 
-async function memoryEvents(store: Store) {
+async function storedEvents(store: Store) {
   const events = await store.listEvents();
   expect(events.length).toBeGreaterThan(0);
   return events;

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { builtinPolicy, webhookNotifier } from "../src/index.js";
 import {
   makeDecisionInput,
-  makeIncident,
+  makeVerifyingIncident,
   recordingRemediator,
   scriptedVerifier,
   staticEnricher,
@@ -35,26 +35,7 @@ testRemediatorContract("recording", async () => {
 });
 
 testVerifierContract("scripted", async () => {
-  const incident = makeIncident({
-    state: "verifying",
-    plan: {
-      idempotencyKey: "k",
-      incidentId: "checkout-higherrorrate-0123456789",
-      service: "checkout",
-      action: "rollback",
-      params: {},
-      remediator: "recording",
-      summary: "s",
-      changes: [],
-    },
-    result: {
-      idempotencyKey: "k",
-      status: "applied",
-      reused: false,
-      startedAt: "2026-08-20T10:16:00.000Z",
-      finishedAt: "2026-08-20T10:16:01.000Z",
-    },
-  });
+  const incident = makeVerifyingIncident();
   return { verifier: scriptedVerifier(["passed"]), incident };
 });
 

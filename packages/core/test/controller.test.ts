@@ -33,6 +33,13 @@ function controller(settings: Partial<ControllerSettings> & { store: Store }): C
   return created;
 }
 
+/** A temporary folder removed after the test. */
+async function scratchDir(): Promise<string> {
+  const { dir, cleanup } = await tempDir();
+  cleanups.push(cleanup);
+  return dir;
+}
+
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close({ timeout: 1000 })));
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
@@ -55,8 +62,7 @@ describe("controller: at-least-once delivery", () => {
 
   it("3 identical deliveries at once → 1 incident, 1 action", async () => {
     const remediator = recordingRemediator();
-    const { dir, cleanup } = await tempDir();
-    cleanups.push(cleanup);
+    const dir = await scratchDir();
     const c = controller({ store: fileStore(dir), remediate: remediator });
     const signal = alertSignal();
     const results = await Promise.all([c.handle([signal]), c.handle([signal]), c.handle([signal])]);
@@ -210,16 +216,9 @@ describe("controller: policy failures fail closed", () => {
 
 describe("controller: guardrails", () => {
   it("the rate limit holds across a controller restart", async () => {
-    const { dir, cleanup } = await tempDir();
-    cleanups.push(cleanup);
+    const dir = await scratchDir();
     const first = recordingRemediator();
-    const a = createController({
-      policy: staticPolicy(rollback),
-      logger: silentLogger,
-      store: fileStore(dir),
-      remediate: first,
-      guardrails: { cooldown: 0 },
-    });
+    const a = controller({ store: fileStore(dir), remediate: first });
     await a.handle([alertSignal({ alertname: "HighErrorRate" })]);
     await a.handle([alertSignal({ alertname: "HighLatency" })]);
     await a.settled();
@@ -266,8 +265,7 @@ describe("controller: guardrails", () => {
   });
 
   it("the kill switch file stops a side effect mid-incident", async () => {
-    const { dir, cleanup } = await tempDir();
-    cleanups.push(cleanup);
+    const dir = await scratchDir();
     const hold = latch();
     const remediator = recordingRemediator();
     const killFile = join(dir, "STOP");
@@ -411,16 +409,14 @@ describe("controller: guardrails", () => {
 
 describe("controller: restart and close", () => {
   it("close() during a decision records no decision; a new controller decides and acts", async () => {
-    const { dir, cleanup } = await tempDir();
-    cleanups.push(cleanup);
+    const dir = await scratchDir();
     const remediator = recordingRemediator();
-    const a = createController({
+    const a = controller({
       policy: {
         name: "hanging",
         decide: (_input, { signal }) =>
           new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
       },
-      logger: silentLogger,
       store: fileStore(dir),
       remediate: remediator,
     });
@@ -438,12 +434,9 @@ describe("controller: restart and close", () => {
   });
 
   it("close() checkpoints a verification under way; a new controller resumes it without repeating the action", async () => {
-    const { dir, cleanup } = await tempDir();
-    cleanups.push(cleanup);
+    const dir = await scratchDir();
     const remediator = recordingRemediator();
-    const a = createController({
-      policy: staticPolicy(rollback),
-      logger: silentLogger,
+    const a = controller({
       store: fileStore(dir),
       remediate: remediator,
       verify: [

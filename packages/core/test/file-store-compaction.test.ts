@@ -6,7 +6,7 @@ import { StoreError } from "../src/errors/selfheal-error.js";
 import type { Incident } from "../src/spec/incident.js";
 import type { Signal } from "../src/spec/signal.js";
 import { type FileStore, type FileStoreSettings, openFileStore } from "../src/stores/file-store.js";
-import { type JournalSink, JournalWriter } from "../src/stores/journal.js";
+import { type JournalSink, JournalWriter } from "../src/stores/journal-writer.js";
 import { makeEntry, makeEvent, makeSignal } from "../src/testing/fixtures.js";
 
 let dir: string;

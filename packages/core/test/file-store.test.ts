@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreError } from "../src/errors/selfheal-error.js";
 import { fileStore, openFileStore } from "../src/stores/file-store.js";
-import { type JournalSink, JournalWriter } from "../src/stores/journal.js";
+import { type JournalSink, JournalWriter } from "../src/stores/journal-writer.js";
 import { makeEntry, makeEvent, makeSignal } from "../src/testing/fixtures.js";
 import type { LogFields, Logger } from "../src/util/logger.js";
 

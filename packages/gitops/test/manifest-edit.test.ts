@@ -314,21 +314,6 @@ const cases: EditCase[] = [
   },
 ];
 
-/** Length of the common prefix and of the common suffix (not overlapping it) of two strings. */
-function commonEnds(a: string, b: string): { prefix: number; suffix: number } {
-  let prefix = 0;
-  while (prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) prefix += 1;
-  let suffix = 0;
-  while (
-    suffix < a.length - prefix &&
-    suffix < b.length - prefix &&
-    a[a.length - 1 - suffix] === b[b.length - 1 - suffix]
-  ) {
-    suffix += 1;
-  }
-  return { prefix, suffix };
-}
-
 function documentsOf(text: string): Document.Parsed[] {
   const documents = parseAllDocuments(text);
   if (!Array.isArray(documents)) throw new Error("no documents");
@@ -363,17 +348,6 @@ describe("manifest edits preserve every byte outside the edited scalar", () => {
       );
       // Exactly the scalar's source range is replaced, nothing else.
       expect(edit.text).toBe(before.slice(0, start) + each.to + before.slice(end));
-      const { prefix, suffix } = commonEnds(before, edit.text);
-      expect(prefix).toBeGreaterThanOrEqual(start);
-      expect(before.length - suffix).toBeLessThanOrEqual(end);
-      const oldMiddle = before.slice(prefix, before.length - suffix);
-      const newMiddle = edit.text.slice(prefix, edit.text.length - suffix);
-      expect(each.from.slice(prefix - start, each.from.length - (end - (before.length - suffix)))).toBe(
-        oldMiddle,
-      );
-      expect(each.to.slice(prefix - start, each.to.length - (end - (before.length - suffix)))).toBe(
-        newMiddle,
-      );
 
       // Re-parses; the path holds the new value; every other value is as before.
       const afterDocuments = documentsOf(edit.text);

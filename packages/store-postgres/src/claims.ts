@@ -1,6 +1,6 @@
 import { type Claim, StoreFencedError } from "@selfheal/core";
 import { adapter, type Tables } from "./postgres-settings.js";
-import { type Connection, prepared } from "./runner.js";
+import type { Connection, Runner } from "./runner.js";
 
 interface ClaimRow {
   resource: string;
@@ -24,6 +24,7 @@ const toClaim = (row: ClaimRow): Claim => ({
  */
 export async function takeClaim(
   connection: Connection,
+  prepared: Runner["prepared"],
   tables: Tables,
   resource: string,
   owner: string,
@@ -48,7 +49,12 @@ export async function takeClaim(
 }
 
 /** End a claim now if it is still this one; the row (and its token) stays. */
-export async function releaseClaim(connection: Connection, tables: Tables, claim: Claim): Promise<void> {
+export async function releaseClaim(
+  connection: Connection,
+  prepared: Runner["prepared"],
+  tables: Tables,
+  claim: Claim,
+): Promise<void> {
   await connection.query(
     prepared(
       `UPDATE ${tables.claims} SET expires_at = clock_timestamp()

@@ -1,7 +1,7 @@
 import { type AuditEvent, SelfHealError } from "@selfheal/core";
 import { insertEventsSql } from "./events.js";
 import type { Tables } from "./postgres-settings.js";
-import { prepared, type Runner, StoreOutcomeUnknownError } from "./runner.js";
+import { type Runner, StoreOutcomeUnknownError } from "./runner.js";
 
 /** Appends audit events, sharing one INSERT (one commit) among the calls that arrive together. */
 export interface EventAppender {
@@ -31,7 +31,7 @@ export function eventAppender(
   const sql = insertEventsSql(tables);
   const insert = (events: readonly AuditEvent[]) =>
     runner.statement("appendEvents", async (connection) => {
-      await connection.query(prepared(sql, [JSON.stringify(events)]));
+      await connection.query(runner.prepared(sql, [JSON.stringify(events)]));
     });
 
   const flush = (): void => {

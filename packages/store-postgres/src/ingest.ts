@@ -1,11 +1,4 @@
-import {
-  type AuditEvent,
-  belongsTo,
-  foldSignal,
-  type Incident,
-  type IngestEntry,
-  type IngestOutcome,
-} from "@selfheal/core";
+import { type Incident, type IngestEntry, type IngestOutcome, walkIngest } from "@selfheal/core";
 import { insertEvents } from "./events.js";
 import type { Tables } from "./postgres-settings.js";
 import type { Connection } from "./runner.js";
@@ -75,42 +68,12 @@ export async function ingestEntries(
     for (const row of rows.rows) latestByKey.set(row.doc.key, row.doc);
   }
 
-  // From here on, the same walk as the memory store's planIngest.
-  const outcomes: IngestOutcome[] = [];
-  const seenHere = new Map<string, string | null>();
-  const touched = new Map<string, Incident>();
-  const openHere = new Map<string, string>();
-  const events: AuditEvent[] = [];
-  for (const entry of entries) {
-    const dedupKey = entry.signal.dedupKey;
-    const seenIncident = seenHere.has(dedupKey) ? seenHere.get(dedupKey) : seenBefore.get(dedupKey);
-    if (seenIncident !== undefined || !fresh.has(dedupKey)) {
-      const incident =
-        seenIncident === null || seenIncident === undefined
-          ? undefined
-          : (touched.get(seenIncident) ?? known.get(seenIncident));
-      outcomes.push(
-        incident === undefined ? { disposition: "duplicate" } : { disposition: "duplicate", incident },
-      );
-      continue;
-    }
-    const latestId = openHere.get(entry.key) ?? latestByKey.get(entry.key)?.id;
-    const latest = latestId === undefined ? undefined : (touched.get(latestId) ?? latestByKey.get(entry.key));
-    const folded = foldSignal(
-      latest !== undefined && belongsTo(latest, entry.signal) ? latest : undefined,
-      entry,
-      now,
-    );
-    events.push(...folded.events);
-    seenHere.set(dedupKey, folded.incident?.id ?? null);
-    if (folded.incident !== undefined) {
-      touched.set(folded.incident.id, folded.incident);
-      openHere.set(entry.key, folded.incident.id);
-      outcomes.push({ disposition: folded.disposition, incident: folded.incident });
-    } else {
-      outcomes.push({ disposition: folded.disposition });
-    }
-  }
+  // A delivery this transaction did not insert was there before: a duplicate, of its incident if any.
+  const { outcomes, seen, touched, events } = walkIngest(entries, now, {
+    seen: (dedupKey) => (fresh.has(dedupKey) ? undefined : (seenBefore.get(dedupKey) ?? null)),
+    incident: (id) => known.get(id),
+    latest: (key) => latestByKey.get(key),
+  });
 
   if (touched.size > 0) {
     await connection.query(
@@ -124,7 +87,7 @@ export async function ingestEntries(
       [JSON.stringify([...touched.values()])],
     );
   }
-  const linked = [...seenHere].filter((pair): pair is [string, string] => pair[1] !== null);
+  const linked = [...seen].filter((pair): pair is [string, string] => pair[1] !== null);
   if (linked.length > 0) {
     await connection.query(
       `UPDATE ${tables.seen} AS s SET incident_id = v.incident_id

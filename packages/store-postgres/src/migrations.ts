@@ -3,7 +3,7 @@ import type { Tables } from "./postgres-settings.js";
 import type { Connection } from "./runner.js";
 
 /** One step of the schema. Steps are never edited once released: a change is a new step. */
-export interface Migration {
+interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: (tables: Tables) => string;

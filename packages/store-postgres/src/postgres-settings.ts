@@ -111,7 +111,7 @@ export function resolveConfig(settings: PostgresStoreSettings): PostgresConfig {
   };
 }
 
-export function tablesOf(schema: string): Tables {
+function tablesOf(schema: string): Tables {
   const q = `"${schema}"`;
   return {
     schema: q,
@@ -132,7 +132,7 @@ export function tablesOf(schema: string): Tables {
  * Follows what pg does: the connection string first, then the pool options, then libpq's
  * environment variables.
  */
-export function describeTarget(options: pg.PoolConfig): string {
+function describeTarget(options: pg.PoolConfig): string {
   let fromUrl: { host?: string; port?: string; database?: string } = {};
   if (options.connectionString !== undefined) {
     try {

@@ -128,7 +128,8 @@ function createPostgresStore(settings: PostgresStoreSettings): {
         if (fence !== undefined)
           await checkFence(connection, tables, fence, { incidentId: incident.id, storeName: name });
         // What is stored, as it will be read back (undefined fields gone): also the caller's copy.
-        const next = JSON.parse(JSON.stringify({ ...incident, revision: expectedRevision + 1 })) as Incident;
+        const doc = JSON.stringify({ ...incident, revision: expectedRevision + 1 });
+        const next = JSON.parse(doc) as Incident;
         const updated = await connection
           .query(
             `UPDATE ${tables.incidents}
@@ -145,7 +146,7 @@ function createPostgresStore(settings: PostgresStoreSettings): {
               next.revision,
               next.openedAt,
               next.closedAt ?? null,
-              JSON.stringify(next),
+              doc,
             ],
           )
           .catch((error: unknown) => {
@@ -182,11 +183,15 @@ function createPostgresStore(settings: PostgresStoreSettings): {
       read("listActions", (connection) => listActions(connection, tables, query)),
     claim: (resource: string, owner: string, ttlMs: number) =>
       call("claim", () =>
-        runner.statement("claim", (connection) => takeClaim(connection, tables, resource, owner, ttlMs)),
+        runner.statement("claim", (connection) =>
+          takeClaim(connection, runner.prepared, tables, resource, owner, ttlMs),
+        ),
       ),
     releaseClaim: (claim: Claim) =>
       call("releaseClaim", () =>
-        runner.statement("releaseClaim", (connection) => releaseClaim(connection, tables, claim)),
+        runner.statement("releaseClaim", (connection) =>
+          releaseClaim(connection, runner.prepared, tables, claim),
+        ),
       ),
     async ready() {
       if (closing !== undefined) return false;

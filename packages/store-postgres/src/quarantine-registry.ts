@@ -15,8 +15,9 @@ export interface QuarantinedVersion {
 }
 
 /**
- * Versions kept out of rollbacks and roll-forwards, shared by every replica: the GitOps
- * remediator reads it before it picks a target. Lapsed entries are not listed.
+ * A queryable record of quarantined versions in the database, for dashboards and SQL. Nothing
+ * in selfheal reads it to decide: the GitOps remediator reads the repository's quarantine file,
+ * and the controller reads `quarantine.added` audit events. Lapsed entries are not listed.
  */
 export interface QuarantineRegistry {
   /** Quarantine a version until `until`; an entry already there keeps the later end. */

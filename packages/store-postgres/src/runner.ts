@@ -21,6 +21,11 @@ export interface Runner {
    * was sent, a lost connection leaves its outcome unknown.
    */
   statement<T>(operation: string, body: (connection: Connection) => Promise<T>): Promise<T>;
+  /**
+   * A statement the server parses and plans once per connection. Named by a hash of its text:
+   * the text holds the schema, and names longer than 63 bytes would be cut and could collide.
+   */
+  prepared(text: string, values: unknown[]): pg.QueryConfig;
 }
 
 // SQLSTATEs after which the transaction is known to have rolled back and trying again may work.
@@ -64,14 +69,6 @@ export class StoreOutcomeUnknownError extends StoreError {
   }
 }
 
-/**
- * A statement the server parses and plans once per connection. Named by a hash of its text:
- * the text holds the schema, and names longer than 63 bytes would be cut and could collide.
- */
-export function prepared(text: string, values: unknown[]): pg.QueryConfig {
-  return { name: `selfheal_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`, text, values };
-}
-
 export function createRunner(config: PostgresConfig): Runner {
   const { pool, name, writeRetries } = config;
 
@@ -104,35 +101,43 @@ export function createRunner(config: PostgresConfig): Runner {
     }
   };
 
+  /**
+   * Run `body` on one pooled connection. When `sentMeansUnknown`, a lost connection leaves the
+   * outcome of what was sent unknown (an autocommit write), unless the database rolled it back.
+   */
+  const onConnection = async <T>(
+    body: (connection: Connection) => Promise<T>,
+    sentMeansUnknown: boolean,
+  ): Promise<T> => {
+    const connection = await pool.connect();
+    try {
+      const result = await body(connection);
+      connection.release();
+      return result;
+    } catch (error) {
+      const transient = isTransient(error);
+      // A connection that failed is not put back: it may be broken.
+      connection.release(transient ? asError(error) : undefined);
+      if (sentMeansUnknown && transient && !rolledBackCodes.has(codeOf(error)))
+        throw new CommitUnknown("statement outcome unknown", { cause: error });
+      throw error;
+    }
+  };
+
+  // Statement names by SQL text: hashing is done once per text, not on every call.
+  const statementNames = new Map<string, string>();
+
   return {
-    read: (operation, body) =>
-      attempt(operation, writeRetries, async () => {
-        const connection = await pool.connect();
-        try {
-          const result = await body(connection);
-          connection.release();
-          return result;
-        } catch (error) {
-          // A connection that failed is not put back: it may be broken.
-          connection.release(isTransient(error) ? asError(error) : undefined);
-          throw error;
-        }
-      }),
-    statement: (operation, body) =>
-      attempt(operation, writeRetries, async () => {
-        const connection = await pool.connect();
-        try {
-          const result = await body(connection);
-          connection.release();
-          return result;
-        } catch (error) {
-          const transient = isTransient(error);
-          connection.release(transient ? asError(error) : undefined);
-          if (transient && !rolledBackCodes.has(codeOf(error)))
-            throw new CommitUnknown("statement outcome unknown", { cause: error });
-          throw error;
-        }
-      }),
+    prepared: (text, values) => {
+      let statementName = statementNames.get(text);
+      if (statementName === undefined) {
+        statementName = `selfheal_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
+        statementNames.set(text, statementName);
+      }
+      return { name: statementName, text, values };
+    },
+    read: (operation, body) => attempt(operation, writeRetries, () => onConnection(body, false)),
+    statement: (operation, body) => attempt(operation, writeRetries, () => onConnection(body, true)),
     transaction: (operation, body) =>
       attempt(operation, writeRetries, async () => {
         const connection = await pool.connect();

@@ -39,6 +39,15 @@ export function gitLabHandlers(
   const findMr = (iid: string) => model.mergeRequests.find((mr) => String(mr.iid) === iid);
   const mrNotFound = json(404, { message: "404 Not found" });
   const resolve = (ref: string) => model.branches.get(ref) ?? (model.commits.has(ref) ? ref : undefined);
+  const fileAt = (params: HandlerRequest["params"], query: URLSearchParams) => {
+    const ref = query.get("ref") ?? "";
+    const path = params.file_path ?? "";
+    const at = resolve(ref);
+    if (at === undefined) return { missing: json(404, { message: "404 Commit Not Found" }) } as const;
+    const file = model.commits.get(at)?.files.get(path);
+    if (file === undefined) return { missing: json(404, { message: "404 File Not Found" }) } as const;
+    return { path, ref, at, file } as const;
+  };
 
   return {
     getBranch({ params }) {
@@ -49,12 +58,9 @@ export function gitLabHandlers(
     },
 
     getFile({ params, query }) {
-      const ref = query.get("ref") ?? "";
-      const at = resolve(ref);
-      if (at === undefined) return json(404, { message: "404 Commit Not Found" });
-      const path = params.file_path ?? "";
-      const file = model.commits.get(at)?.files.get(path);
-      if (file === undefined) return json(404, { message: "404 File Not Found" });
+      const found = fileAt(params, query);
+      if ("missing" in found) return found.missing;
+      const { path, ref, at, file } = found;
       return json(200, {
         file_name: path.split("/").pop(),
         file_path: path,
@@ -68,6 +74,29 @@ export function gitLabHandlers(
         last_commit_id: file.lastCommitId,
         execute_filemode: false,
       });
+    },
+
+    // The same as getFile, as `X-Gitlab-*` headers without a body (contract, "Get file").
+    headFile({ params, query }) {
+      const found = fileAt(params, query);
+      if ("missing" in found) return found.missing;
+      const { path, ref, at, file } = found;
+      return {
+        status: 200,
+        body: "",
+        headers: {
+          "x-gitlab-file-name": path.split("/").pop() ?? path,
+          "x-gitlab-file-path": path,
+          "x-gitlab-size": String(Buffer.byteLength(file.content)),
+          "x-gitlab-encoding": "base64",
+          "x-gitlab-content-sha256": "0".repeat(64),
+          "x-gitlab-ref": ref,
+          "x-gitlab-blob-id": "1".repeat(40),
+          "x-gitlab-commit-id": at,
+          "x-gitlab-last-commit-id": file.lastCommitId,
+          "x-gitlab-execute-filemode": "false",
+        },
+      };
     },
 
     createCommit({ body }) {

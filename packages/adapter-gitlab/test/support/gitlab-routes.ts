@@ -6,7 +6,7 @@ export type ParamType = "string" | "boolean" | "integer" | "sha" | "actions" | "
 /** One GitLab route the stand-in serves, and the parameters it accepts. */
 export interface Route {
   readonly id: RouteId;
-  readonly method: "GET" | "POST" | "PUT";
+  readonly method: "GET" | "HEAD" | "POST" | "PUT";
   /** Path below `/api/v4`, `:name` for a segment that is one URL-encoded value. */
   readonly pattern: string;
   /** Where the route is specified: a section of gitlab-api.md, or else the GitLab doc named. */
@@ -25,6 +25,7 @@ export interface Route {
 export type RouteId =
   | "getBranch"
   | "getFile"
+  | "headFile"
   | "createCommit"
   | "listMergeRequests"
   | "createMergeRequest"
@@ -53,6 +54,15 @@ export const routes: readonly Route[] = [
   {
     id: "getFile",
     method: "GET",
+    pattern: "/projects/:id/repository/files/:file_path",
+    source: { section: "Get file" },
+    query: { ref: "string" },
+    required: ["ref"],
+  },
+  {
+    // "`HEAD` method returns the same as `X-Gitlab-*` headers without body."
+    id: "headFile",
+    method: "HEAD",
     pattern: "/projects/:id/repository/files/:file_path",
     source: { section: "Get file" },
     query: { ref: "string" },

@@ -4,10 +4,11 @@ import { access, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sleep } from "@selfheal/core";
 
 /** A server started for a test. */
 export interface RunningServer {
-  /** Base URL (`http://127.0.0.1:PORT`). */
+  /** Base URL (`http://127.0.0.1:PORT`, followed by the server's path prefix if it has one). */
   readonly url: string;
   /** The temporary folder holding its config and data. */
   readonly directory: string;
@@ -28,6 +29,12 @@ export interface ServerProcessOptions {
   readonly prepare: (directory: string) => Promise<(port: number) => readonly string[]>;
   /** How long to wait for `/-/ready`. */
   readonly readyTimeoutMs: number;
+  /**
+   * Path the server serves everything under (`/prefix`, no trailing slash): `/-/ready` is
+   * polled below it and `url` includes it.
+   * @default ""
+   */
+  readonly basePath?: string;
 }
 
 const stderrLimit = 64 * 1024;
@@ -97,7 +104,7 @@ async function tryStart(
   args: readonly string[],
   port: number,
 ): Promise<{ server: RunningServer } | { message: string; portTaken: boolean }> {
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${port}${options.basePath ?? ""}`;
   const child = spawn(options.binary, args, { cwd: directory, stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr?.setEncoding("utf8");
@@ -133,7 +140,7 @@ async function tryStart(
     if (await isReady(url)) {
       return { server: { url, directory, stderr: () => log, stop } };
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   const why = exit === undefined ? `not ready after ${options.readyTimeoutMs} ms` : `exited (${exit})`;
   process.removeListener("exit", killOnExit);
@@ -161,10 +168,7 @@ async function terminate(
 ): Promise<void> {
   if (hasExited()) return;
   child.kill("SIGTERM");
-  const graceful = await Promise.race([
-    exited.then(() => true),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000)),
-  ]);
+  const graceful = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
   if (!graceful) {
     child.kill("SIGKILL");
     await exited;

@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { sleep } from "@selfheal/core";
 import { type RunningServer, startServerProcess } from "./server-process.js";
 
 /** One alerting or recording rule, as in a Prometheus rule file. */
@@ -62,6 +63,12 @@ export interface StartPrometheusOptions {
    */
   readonly binary?: string;
   /**
+   * Serve everything under this path (`--web.route-prefix`), as behind a reverse proxy at
+   * `/prefix`; the returned `url` includes it. Starts with `/`, no trailing slash.
+   * @default undefined
+   */
+  readonly routePrefix?: string;
+  /**
    * More command-line flags (`--web.enable-lifecycle`), after the generated ones.
    * @default []
    */
@@ -89,6 +96,7 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
     binary: options.binary ?? "/usr/bin/prometheus",
     debianPackage: "prometheus",
     readyTimeoutMs,
+    ...(options.routePrefix === undefined ? {} : { basePath: options.routePrefix }),
     async prepare(directory) {
       const rulesFile = join(directory, "rules.yml");
       const configFile = join(directory, "prometheus.yml");
@@ -125,6 +133,7 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
         // default resend delay (1m) would then hold them back for a minute.
         `--rules.alert.resend-delay=${options.alertResendDelay ?? "1s"}`,
         "--log.level=warn",
+        ...(options.routePrefix === undefined ? [] : [`--web.route-prefix=${options.routePrefix}`]),
         ...(options.extraArgs ?? []),
       ];
     },
@@ -155,7 +164,7 @@ async function untilAlertmanagerActive(url: string, timeoutMs: number): Promise<
     } catch {
       // Not answering yet: try again.
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
   throw new Error(`prometheus at ${url} did not discover its Alertmanager within ${timeoutMs} ms`);
 }

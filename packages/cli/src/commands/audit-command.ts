@@ -98,7 +98,7 @@ function timeOption(name: string, value: string, now: Date): string {
 }
 
 /** The report as two text tables: incidents (each with its chain), then services. */
-export function formatAudit(report: AuditReport): string {
+function formatAudit(report: AuditReport): string {
   const rows = report.incidents.map((incident) => [
     incident.openedAt.replace(/\.\d+Z$/, "Z"),
     incident.service,

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { BadInputError } from "@selfheal/core";
 
 /** Exit codes of `selfheal`: documented in `--help` and the README. */
@@ -46,4 +47,26 @@ export class UsageError extends BadInputError {
     this.name = "UsageError";
     this.command = command;
   }
+}
+
+/**
+ * The JSON in the file at `path`, named `given` (as the user typed it) in errors: a file that
+ * cannot be read or is not JSON is a `BadInputError` (exit code 2).
+ */
+export async function readJsonArgument(path: string, given: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new BadInputError(`${given}: cannot read: ${messageOf(error)}`, { path: given, cause: error });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BadInputError(`${given}: not JSON: ${messageOf(error)}`, { path: given, cause: error });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { type CliIo, exitCodes } from "./cli-io.js";
 
 /** Where the repository's built demo is: above the working folder, or above this package. */
-export function findDemo(cwd: string): string | undefined {
+function findDemo(cwd: string): string | undefined {
   const starts = [cwd, dirname(fileURLToPath(import.meta.url))];
   for (const start of starts) {
     let folder = resolve(start);

@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BadInputError, Decision, DecisionInput } from "@selfheal/core";
 import { wirePolicy } from "../wire/wire-policy.js";
-import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
+import { type CliIo, exitCodes, readJsonArgument, UsageError } from "./cli-io.js";
 import { commandConfig } from "./command-config.js";
 
 /** `selfheal policy eval --input FILE`: the configured policy's decision on one input. */
@@ -45,15 +44,7 @@ export async function policyEvalCommand(args: readonly string[], io: CliIo): Pro
 }
 
 async function readInput(path: string, given: string): Promise<DecisionInput> {
-  let data: unknown;
-  try {
-    data = JSON.parse(await readFile(path, "utf8"));
-  } catch (error) {
-    throw new BadInputError(`${given}: ${error instanceof Error ? error.message : String(error)}`, {
-      path: given,
-      cause: error,
-    });
-  }
+  const data = await readJsonArgument(path, given);
   const parsed = DecisionInput.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(

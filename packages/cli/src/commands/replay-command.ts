@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { alertmanagerWebhook } from "@selfheal/adapter-prometheus";
 import { BadInputError, createController, jsonLogger, memoryStore } from "@selfheal/core";
-import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
+import { type CliIo, exitCodes, readJsonArgument, UsageError } from "./cli-io.js";
 import { commandConfig, wireCommand } from "./command-config.js";
 import { progress } from "./progress.js";
 import { formatReplay, type ReplayIncident, replayIncident } from "./replay-report.js";
@@ -29,7 +29,7 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
       "replay",
     );
   }
-  const payload = await readPayload(resolve(io.cwd, payloadFile), payloadFile);
+  const payload = await readJsonArgument(resolve(io.cwd, payloadFile), payloadFile);
   const loaded = await commandConfig(io, values.config);
   const steps = progress(io);
   const scratch = await mkdtemp(join(tmpdir(), "selfheal-replay-"));
@@ -81,28 +81,5 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
-  }
-}
-
-async function readPayload(path: string, given: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new BadInputError(
-      `${given}: cannot read: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        path: given,
-        cause: error,
-      },
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new BadInputError(`${given}: not JSON: ${error instanceof Error ? error.message : String(error)}`, {
-      path: given,
-      cause: error,
-    });
   }
 }

@@ -8,6 +8,7 @@ import {
 } from "@selfheal/core";
 import type { GitWorkspace } from "@selfheal/gitops";
 import type { SelfhealConfig } from "../config/selfheal-config.js";
+import { definedOnly } from "./defined-only.js";
 import { wireEnrichers } from "./wire-enrichers.js";
 import { wireGuardrails } from "./wire-guardrails.js";
 import { wireNotifiers } from "./wire-notifiers.js";
@@ -51,11 +52,13 @@ function wireHooks(config: SelfhealConfig["hooks"]): ControllerHook[] {
   const silence = config.alertmanagerSilence;
   if (silence === undefined) return [];
   return [
-    alertmanagerSilenceHook({
-      url: silence.url,
-      duration: silence.duration,
-      ...(silence.bearerToken === undefined ? {} : { auth: { bearer: silence.bearerToken } }),
-    }),
+    alertmanagerSilenceHook(
+      definedOnly({
+        url: silence.url,
+        duration: silence.duration,
+        auth: silence.bearerToken === undefined ? undefined : { bearer: silence.bearerToken },
+      }),
+    ),
   ];
 }
 
@@ -74,43 +77,34 @@ export async function wireController(config: SelfhealConfig, options: WireOption
       : wireGitopsRemediator(gitops, workspace, verify.afterLanding);
   const telemetry = sideEffects ? await wireTelemetry(config.telemetry) : undefined;
   const controller = config.controller;
-  const settings: ControllerSettings = {
+  const settings: ControllerSettings = definedOnly({
     sources: wireSources(config.sources),
     enrich: [
       ...wireEnrichers(config, workspace),
       ...(verify.argocdEnricher === undefined ? [] : [verify.argocdEnricher]),
     ],
     policy,
-    ...(remediator === undefined ? {} : { remediate: remediator }),
+    remediate: remediator,
     verify: verify.verifiers,
     notify: sideEffects ? wireNotifiers(config.notify) : [],
     hooks: sideEffects ? wireHooks(config.hooks) : [],
-    guardrails: wireGuardrails(
-      config.guardrails,
-      options.baseDir,
-      options.dryRun === undefined ? {} : { dryRun: options.dryRun },
-    ),
+    guardrails: wireGuardrails(config.guardrails, options.baseDir, definedOnly({ dryRun: options.dryRun })),
     store: options.store ?? wireStore(config.store, options.baseDir),
     policyTimeout: config.policy.timeout,
     logger,
-    ...(controller.incidentKey === undefined ? {} : { incidentKey: controller.incidentKey }),
-    ...(controller.historyWindow === undefined ? {} : { historyWindow: controller.historyWindow }),
-    ...(controller.mergeTimeout === undefined ? {} : { mergeTimeout: controller.mergeTimeout }),
-    ...(controller.maxParallelDecisions === undefined
-      ? {}
-      : { maxParallelDecisions: controller.maxParallelDecisions }),
-    ...(controller.maxPendingDeliveries === undefined
-      ? {}
-      : { maxPendingDeliveries: controller.maxPendingDeliveries }),
-    ...(controller.instanceId === undefined ? {} : { instanceId: controller.instanceId }),
-    ...(controller.claimTtl === undefined ? {} : { claimTtl: controller.claimTtl }),
-    ...(telemetry === undefined ? {} : { meterProvider: telemetry.meterProvider }),
-    ...(options.env === undefined ? {} : { env: options.env }),
-  };
+    incidentKey: controller.incidentKey,
+    historyWindow: controller.historyWindow,
+    mergeTimeout: controller.mergeTimeout,
+    maxParallelDecisions: controller.maxParallelDecisions,
+    maxPendingDeliveries: controller.maxPendingDeliveries,
+    instanceId: controller.instanceId,
+    claimTtl: controller.claimTtl,
+    meterProvider: telemetry?.meterProvider,
+    env: options.env,
+  });
   return {
     settings,
-    ...(workspace === undefined ? {} : { workspace }),
-    ...(telemetry === undefined ? {} : { telemetry }),
+    ...definedOnly({ workspace, telemetry }),
     async close() {
       await closePolicy();
       await telemetry?.close();

@@ -27,20 +27,7 @@ export function wireEnrichers(config: SelfhealConfig, workspace: GitWorkspace | 
   }
   const gitops = config.remediate.gitops;
   if (config.enrich.gitopsDeployment && gitops !== undefined && workspace !== undefined) {
-    const { locate, image, quarantine } = changeTargets(gitops);
-    enrichers.push(
-      gitopsDeployment(
-        definedOnly({
-          workspace,
-          locate,
-          image,
-          quarantine:
-            quarantine === undefined || quarantine === false
-              ? quarantine
-              : definedOnly({ file: quarantine.file }),
-        }),
-      ),
-    );
+    enrichers.push(gitopsDeployment(definedOnly({ workspace, ...changeTargets(gitops) })));
   }
   return enrichers;
 }

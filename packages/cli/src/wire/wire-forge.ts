@@ -3,6 +3,7 @@ import { gitlabForge } from "@selfheal/adapter-gitlab";
 import type { GitForge } from "@selfheal/core";
 import { plainGitForge } from "@selfheal/gitops";
 import type { SelfhealConfig } from "../config/selfheal-config.js";
+import { definedOnly } from "./defined-only.js";
 
 type ForgeConfig = NonNullable<NonNullable<SelfhealConfig["remediate"]["gitops"]>["forge"]>;
 
@@ -20,12 +21,9 @@ export function wireForge(config: ForgeConfig | undefined): GitForge {
         : github.token !== undefined
           ? { token: github.token }
           : undefined;
-    return githubForge({
-      owner: github.owner,
-      repo: github.repo,
-      ...(auth === undefined ? {} : { auth }),
-      ...(github.baseUrl === undefined ? {} : { baseUrl: github.baseUrl }),
-    });
+    return githubForge(
+      definedOnly({ owner: github.owner, repo: github.repo, auth, baseUrl: github.baseUrl }),
+    );
   }
   const gitlab = config?.gitlab;
   if (gitlab !== undefined)

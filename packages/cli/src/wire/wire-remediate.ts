@@ -11,17 +11,16 @@ export type GitopsConfig = NonNullable<SelfhealConfig["remediate"]["gitops"]>;
 /** The warm workspace of the config repo; `dir` overrides the configured folder (replay). */
 export function wireWorkspace(config: GitopsConfig, baseDir: string, dir?: string): GitWorkspace {
   const repo = config.repo;
-  return openGitWorkspace({
-    url: repo.url,
-    branch: repo.branch,
-    dir: dir ?? resolve(baseDir, repo.dir),
-    ...(repo.identity === undefined ? {} : { identity: repo.identity }),
-    ...(repo.token === undefined
-      ? {}
-      : {
-          auth: { password: repo.token, ...(repo.username === undefined ? {} : { username: repo.username }) },
-        }),
-  });
+  return openGitWorkspace(
+    definedOnly({
+      url: repo.url,
+      branch: repo.branch,
+      dir: dir ?? resolve(baseDir, repo.dir),
+      identity: repo.identity,
+      auth:
+        repo.token === undefined ? undefined : definedOnly({ password: repo.token, username: repo.username }),
+    }),
+  );
 }
 
 /** Where rollbacks edit, how workloads are found, quarantine: shared by the remediator and the enricher. */

@@ -25,7 +25,7 @@ export interface WiredVerifiers {
 }
 
 /** The application name of an incident from a template such as `"{service}-prod"`. */
-export function appTemplate(template: string): (incident: Incident) => string {
+function appTemplate(template: string): (incident: Incident) => string {
   return (incident) =>
     template.replaceAll("{service}", incident.service).replaceAll("{alertname}", incident.alertname);
 }

@@ -138,6 +138,12 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/** {@link describeError} of the error and of its direct cause (`fetch failed: connect ECONNREFUSED`). */
+export function describeChain(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
+}
+
 /** What went wrong with a forge request, in terms a caller can act on. */
 export type ForgeErrorKind =
   /** The branch moved, the change request was merged meanwhile, "already exists": re-read. */

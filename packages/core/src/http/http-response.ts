@@ -49,13 +49,18 @@ export function sendJson(
   payload: string,
   headers?: OutgoingHttpHeaders,
 ): void {
-  const base: OutgoingHttpHeaders = {
+  res.writeHead(status, jsonHeaders(payload, headers));
+  res.end(payload);
+}
+
+/** The headers of a JSON answer of `payload`, with `extra` on top. */
+function jsonHeaders(payload: string, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  return {
     "content-type": jsonContentType,
     "content-length": Buffer.byteLength(payload),
     "cache-control": "no-store",
+    ...extra,
   };
-  res.writeHead(status, headers === undefined ? base : { ...base, ...headers });
-  res.end(payload);
 }
 
 export function errorPayload(answer: HttpErrorAnswer): string {
@@ -102,13 +107,7 @@ export function sendErrorBeforeBody(
     return;
   }
   const payload = errorPayload(answer);
-  res.writeHead(answer.status, {
-    "content-type": jsonContentType,
-    "content-length": Buffer.byteLength(payload),
-    "cache-control": "no-store",
-    connection: "close",
-    ...answer.headers,
-  });
+  res.writeHead(answer.status, jsonHeaders(payload, { connection: "close", ...answer.headers }));
   res.write(payload);
 
   let discarded = 0;
@@ -133,4 +132,5 @@ export function sendErrorBeforeBody(
   req.resume();
 }
 
-function ignore(): void {}
+/** An event listener that does nothing (errors expected and handled elsewhere). */
+export function ignore(): void {}

@@ -3,7 +3,7 @@ import type { Signal } from "../spec/signal.js";
 import type { SignalSource } from "../spec/signal-source.js";
 import type { Logger } from "../util/logger.js";
 import { failureAnswer, notAccepting, tooLarge } from "./error-answers.js";
-import { type HttpErrorAnswer, sendError, sendErrorBeforeBody, sendJson } from "./http-response.js";
+import { type HttpErrorAnswer, ignore, sendError, sendErrorBeforeBody, sendJson } from "./http-response.js";
 import {
   createProbeHandlers,
   type HealthReport,
@@ -242,5 +242,3 @@ function pathOf(req: IncomingMessage): string {
 function truncate(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length)}…` : text;
 }
-
-function ignore(): void {}

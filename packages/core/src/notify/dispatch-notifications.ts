@@ -1,6 +1,6 @@
-import { setTimeout as delay } from "node:timers/promises";
 import { describeError, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
 import type { Notification, Notifier } from "../spec/notifier.js";
+import { sleep as sleepFor } from "../util/async.js";
 import type { Logger } from "../util/logger.js";
 import { redact, redactDeep } from "../util/redact.js";
 
@@ -42,7 +42,7 @@ export interface NotificationDispatcherOptions {
   readonly timeoutMs?: number;
   /**
    * Waits between retries; rejects when the signal aborts. Injected by tests.
-   * @default setTimeout of node:timers/promises
+   * @default `sleep` of the core utilities
    */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -75,7 +75,7 @@ export function createNotificationDispatcher(options: NotificationDispatcherOpti
   const { logger } = options;
   const retries = Math.max(0, Math.floor(options.retries ?? 2));
   const timeoutMs = options.timeoutMs ?? 5000;
-  const sleep = options.sleep ?? ((ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }));
+  const sleep = options.sleep ?? sleepFor;
   /** Every delivery still running, with the controller that aborts it. */
   const inFlight = new Map<Promise<void>, AbortController>();
 
@@ -158,7 +158,8 @@ export function createNotificationDispatcher(options: NotificationDispatcherOpti
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       const stopTimer = new AbortController();
-      const timer = delay(remaining, "timeout" as const, { signal: stopTimer.signal }).catch(
+      const timer = sleepFor(remaining, stopTimer.signal).then(
+        () => "timeout" as const,
         () => "settled" as const,
       );
       const settled = Promise.allSettled([...inFlight.keys()]).then(() => "settled" as const);

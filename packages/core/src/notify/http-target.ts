@@ -1,4 +1,4 @@
-import { BadInputError, describeError, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
+import { BadInputError, describeChain, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
 import { redact } from "../util/redact.js";
 
 /** What differs between the notifiers that POST to an HTTP endpoint. */
@@ -128,10 +128,4 @@ function transportError(
     retryable: true,
     cause: error,
   });
-}
-
-/** `fetch failed: connect ECONNREFUSED 127.0.0.1:9` rather than just `fetch failed`. */
-function describeChain(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
 }

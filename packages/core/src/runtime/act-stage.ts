@@ -36,19 +36,14 @@ export async function act(context: RuntimeContext, current: Incident): Promise<I
       ],
     });
   }
-  if (context.hooks.some((hook) => hook.beforeRemediation !== undefined)) {
-    const before = await beforeRemediation(context, incident, plan);
-    if (before.details !== undefined || before.events.length > 0) {
-      const details = before.details;
-      incident = await commit(context, incident, (fresh) => ({
-        incident:
-          details === undefined
-            ? fresh
-            : { ...fresh, details: { ...fresh.details, hooks: details.hooks ?? {} } },
-        events: before.events,
-      }));
-      if (incident.state !== "acting") return incident;
-    }
+  const before = await beforeRemediation(context, incident, plan);
+  if (before.events.length > 0) {
+    const { hooks, events } = before;
+    incident = await commit(context, incident, (fresh) => ({
+      incident: hooks === undefined ? fresh : { ...fresh, details: { ...fresh.details, hooks } },
+      events,
+    }));
+    if (incident.state !== "acting") return incident;
   }
   const startedAt = context.now().toISOString();
   let outcome: Awaited<ReturnType<Remediator["apply"]>> | undefined;

@@ -81,7 +81,7 @@ export function createController(settings: ControllerSettings): Controller {
     claimTtlMs: toMs(settings.claimTtl ?? "30s", "claimTtl"),
   };
   const scheduler = new IncidentScheduler(context);
-  instruments.openIncidents(() => scheduler.size);
+  const stopOpenGauge = instruments.openIncidents(() => scheduler.size);
 
   let started: Promise<void> | undefined;
   let pendingDeliveries = 0;
@@ -243,6 +243,7 @@ export function createController(settings: ControllerSettings): Controller {
       const timeoutMs = toMs(options.timeout ?? "30s", "close.timeout");
       stopping.abort(new Error("controller closing"));
       clearInterval(followUpTimer);
+      stopOpenGauge();
       clearInterval(sweepTimer);
       scheduler.stopWaiting();
       await followUpCheck;

@@ -19,10 +19,15 @@ export const followUpLabel = "selfheal_followup_of";
 /** Alert name of follow-up incidents. */
 export const followUpAlertname = "SelfhealFollowUp";
 
-/** How far back scheduled follow-ups are read: none is meant to wait longer. */
+/** How far back scheduled follow-ups are read at start: none is meant to wait longer. */
 const lookBackMs = 30 * 86_400_000;
+/** Later reads start this much before the previous one, for events written late (another replica). */
+const overlapMs = 10 * 60_000;
 
-/** Checks due follow-ups; one per controller. */
+/**
+ * Checks due follow-ups; one per controller. The trail is read once for the last 30 days, then
+ * only from the previous read on; follow-ups not opened yet are kept here until they are.
+ */
 export function createFollowUps(options: {
   readonly store: Store;
   readonly handle: (signals: readonly Signal[]) => Promise<IngestOutcome[]>;
@@ -31,16 +36,31 @@ export function createFollowUps(options: {
   readonly logger: Logger;
 }): { check(): Promise<number> } {
   const { store, now } = options;
+  const pending = new Map<string, { readonly event: AuditEvent; readonly signal: Signal }>();
+  const seen = new Set<string>();
+  let readUntil: number | undefined;
   return {
     /** Open the due follow-ups; resolves with how many were opened. */
     async check() {
-      const since = new Date(now().getTime() - lookBackMs).toISOString();
-      const scheduled = await store.listEvents({ types: ["followup.scheduled"], since });
-      let opened = 0;
-      for (const event of scheduled) {
+      const readAt = now().getTime();
+      const since = new Date(
+        readUntil === undefined ? readAt - lookBackMs : readUntil - overlapMs,
+      ).toISOString();
+      for (const event of await store.listEvents({ types: ["followup.scheduled"], since })) {
+        if (seen.has(event.id)) continue;
+        seen.add(event.id);
         const signal = followUpSignal(event);
-        if (signal === undefined || Date.parse(signal.startsAt) > now().getTime()) continue;
-        if ((await store.getIncident(options.incidentIdOf(signal))) !== undefined) continue;
+        if (signal !== undefined) pending.set(event.id, { event, signal });
+      }
+      readUntil = readAt;
+      let opened = 0;
+      for (const [id, { event, signal }] of pending) {
+        if (Date.parse(signal.startsAt) > now().getTime()) continue;
+        // Opened already (here, or by another controller sharing the store).
+        if ((await store.getIncident(options.incidentIdOf(signal))) !== undefined) {
+          pending.delete(id);
+          continue;
+        }
         // The symptom is gone when the alerts of the originating incident have resolved and
         // nothing else is open for the service; otherwise wait for a later check.
         const origin = event.incidentId === undefined ? undefined : await store.getIncident(event.incidentId);
@@ -50,6 +70,7 @@ export function createFollowUps(options: {
         try {
           const [outcome] = await options.handle([{ ...signal, receivedAt: now().toISOString() }]);
           if (outcome?.disposition === "opened") opened++;
+          pending.delete(id);
         } catch (error) {
           options.logger.warn("could not open a follow-up", { event: event.id, error: describeError(error) });
         }

@@ -19,14 +19,15 @@ function hookData(incident: Incident): Record<string, JsonObject> {
 
 /**
  * Run every hook's `beforeRemediation` not run yet for this incident (after a restart, the ones
- * that ran are not run again). Resolves with the details to keep and the events recording each
- * call; a hook that fails is recorded and left out, never thrown.
+ * that ran are not run again). Resolves with what the hooks keep on the incident (`undefined`:
+ * nothing new) and the events recording each call; a hook that fails is recorded and left out,
+ * never thrown. With no hooks, nothing is done.
  */
 export async function beforeRemediation(
   context: RuntimeContext,
   incident: Incident,
   plan: RemediationPlan,
-): Promise<{ readonly details: JsonObject | undefined; readonly events: AuditEvent[] }> {
+): Promise<{ readonly hooks: Record<string, JsonObject> | undefined; readonly events: AuditEvent[] }> {
   const kept = hookData(incident);
   const events: AuditEvent[] = [];
   let changed = false;
@@ -55,7 +56,7 @@ export async function beforeRemediation(
       );
     }
   }
-  return { details: changed ? { ...incident.details, hooks: kept } : undefined, events };
+  return { hooks: changed ? kept : undefined, events };
 }
 
 /** Run `afterClose` of every hook that ran before the remediation; record each call. */

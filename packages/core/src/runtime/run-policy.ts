@@ -31,11 +31,19 @@ export async function runPolicy(
   } catch (error) {
     return failClosed(`policy ${policy.name} failed: ${describeError(error)}`);
   }
+  return decisionOf(policy.name, answer);
+}
+
+/**
+ * Parse a policy's answer as a `Decision`, failing closed: an answer that does not parse yields
+ * "no action, escalate" with the reason, never an exception.
+ */
+export function decisionOf(policyName: string, answer: unknown): PolicyOutcome {
   const parsed = Decision.safeParse(answer);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue === undefined ? "" : `: ${issue.path.join(".") || "(root)"} ${issue.message}`;
-    return failClosed(`policy ${policy.name} returned something that is not a decision${where}`);
+    return failClosed(`policy ${policyName} returned something that is not a decision${where}`);
   }
   return { decision: parsed.data };
 }

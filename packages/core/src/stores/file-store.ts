@@ -7,8 +7,9 @@ import type { EventQuery, IncidentQuery, IngestEntry, Store } from "../spec/stor
 import { type Logger, silentLogger } from "../util/logger.js";
 import { type Compactor, type CompactorSettings, compactor } from "./compaction.js";
 import { type FolderLock, lockFolder } from "./folder-lock.js";
-import { encodeLines, type JournalStats, JournalWriter } from "./journal.js";
+import { encodeLines } from "./journal.js";
 import { journalName, loadFolder, openJournal } from "./journal-folder.js";
+import { type JournalStats, JournalWriter } from "./journal-writer.js";
 import type { StoreProjection, StoreRecord } from "./projection.js";
 
 /** Settings of `fileStore`. */

@@ -2,7 +2,8 @@ import { type FileHandle, open, readdir, readFile, rename, rm, truncate } from "
 import { join } from "node:path";
 import { StoreError } from "../errors/selfheal-error.js";
 import type { Logger } from "../util/logger.js";
-import { encodeLines, type JournalSink, scanJournal } from "./journal.js";
+import { encodeLines, scanJournal } from "./journal.js";
+import type { JournalSink } from "./journal-writer.js";
 import { StoreProjection, type StoreRecord } from "./projection.js";
 
 /**
@@ -109,7 +110,7 @@ export async function loadFolder(
       });
     }
   }
-  if (base >= 0 && !readOnly) await removeOlder(dir, base);
+  if (base >= 0 && !readOnly) await removeOlder(dir, base, { journals, snapshots });
   return { projection, gen, bytes: size };
 }
 
@@ -154,9 +155,16 @@ export async function writeSnapshot(
   await syncFolder(dir);
 }
 
-/** Remove snapshots older than `gen` and journals up to `gen`: all are in snapshot `gen`. */
-export async function removeOlder(dir: string, gen: number): Promise<void> {
-  const { journals, snapshots } = await listFolder(dir);
+/**
+ * Remove snapshots older than `gen` and journals up to `gen`: all are in snapshot `gen`. Pass
+ * the folder's `listing` when it was just read.
+ */
+export async function removeOlder(
+  dir: string,
+  gen: number,
+  listing?: { readonly journals: readonly number[]; readonly snapshots: readonly number[] },
+): Promise<void> {
+  const { journals, snapshots } = listing ?? (await listFolder(dir));
   for (const old of snapshots.filter((snapshot) => snapshot < gen)) await rm(join(dir, snapshotName(old)));
   for (const old of journals.filter((journal) => journal <= gen)) await rm(join(dir, journalName(old)));
 }

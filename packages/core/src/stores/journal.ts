@@ -9,11 +9,6 @@ import type { StoreRecord } from "./projection.js";
  */
 const commitLine = `${JSON.stringify({ kind: "commit" })}\n`;
 
-/** The lines of one write, ready to append. */
-export function encodeWrite(records: readonly StoreRecord[]): string {
-  return encodeLines(records.map((record) => JSON.stringify(record)));
-}
-
 /** The journal text of a write whose records are already JSON lines. */
 export function encodeLines(lines: readonly string[]): string {
   let text = "";
@@ -123,5 +118,3 @@ function parseLine(text: string): JournalLine | undefined {
       return undefined;
   }
 }
-
-export { type JournalSink, type JournalStats, JournalWriter } from "./journal-writer.js";

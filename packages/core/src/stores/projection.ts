@@ -1,9 +1,9 @@
 import { StoreConflictError } from "../errors/selfheal-error.js";
-import { belongsTo, foldSignal } from "../runtime/fold.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import { closedStates, type Incident } from "../spec/incident.js";
 import type { ActionRecord, EventQuery, IncidentQuery, IngestEntry, IngestOutcome } from "../spec/store.js";
 import { actionChange } from "./action-change.js";
+import { walkIngest } from "./walk-ingest.js";
 
 /** What a write changes, as one journal record: replaying the records rebuilds the projection. */
 export type StoreRecord =
@@ -88,44 +88,16 @@ export class StoreProjection {
     entries: readonly IngestEntry[],
     now: Date,
   ): { records: StoreRecord[]; outcomes: IngestOutcome[] } {
+    const { outcomes, seen, touched, events } = walkIngest(entries, now, {
+      seen: (dedupKey) => this.seen.get(dedupKey),
+      incident: (id) => this.incidents.get(id),
+      latest: (key) => {
+        const id = this.latestByKey.get(key);
+        return id === undefined ? undefined : this.incidents.get(id);
+      },
+    });
     const records: StoreRecord[] = [];
-    const outcomes: IngestOutcome[] = [];
-    // Entries in one batch may fold into each other: track what this batch has done so far.
-    const seenHere = new Map<string, string | null>();
-    const touched = new Map<string, Incident>();
-    const openHere = new Map<string, string>();
-    const events: AuditEvent[] = [];
-    for (const entry of entries) {
-      const dedupKey = entry.signal.dedupKey;
-      const seenIncident = seenHere.has(dedupKey) ? seenHere.get(dedupKey) : this.seen.get(dedupKey);
-      if (seenIncident !== undefined) {
-        const incident =
-          seenIncident === null ? undefined : (touched.get(seenIncident) ?? this.incidents.get(seenIncident));
-        outcomes.push(
-          incident === undefined ? { disposition: "duplicate" } : { disposition: "duplicate", incident },
-        );
-        continue;
-      }
-      const latestId = openHere.get(entry.key) ?? this.latestByKey.get(entry.key);
-      const latest =
-        latestId === undefined ? undefined : (touched.get(latestId) ?? this.incidents.get(latestId));
-      const folded = foldSignal(
-        latest !== undefined && belongsTo(latest, entry.signal) ? latest : undefined,
-        entry,
-        now,
-      );
-      events.push(...folded.events);
-      const incidentId = folded.incident?.id ?? null;
-      seenHere.set(dedupKey, incidentId);
-      records.push({ kind: "seen", dedupKey, incidentId });
-      if (folded.incident !== undefined) {
-        touched.set(folded.incident.id, folded.incident);
-        openHere.set(entry.key, folded.incident.id);
-        outcomes.push({ disposition: folded.disposition, incident: folded.incident });
-      } else {
-        outcomes.push({ disposition: folded.disposition });
-      }
-    }
+    for (const [dedupKey, incidentId] of seen) records.push({ kind: "seen", dedupKey, incidentId });
     for (const incident of touched.values()) records.push({ kind: "incident", incident });
     if (events.length > 0) records.push({ kind: "events", events });
     return { records, outcomes };

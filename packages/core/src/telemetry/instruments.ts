@@ -7,6 +7,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { describeError } from "../errors/selfheal-error.js";
+import type { IngestOutcome } from "../spec/store.js";
 import { redact } from "../util/redact.js";
 
 /** Options of {@link createInstruments}. */
@@ -24,10 +25,10 @@ export interface InstrumentsOptions {
 }
 
 /** How an action ended, as counted in `selfheal_actions_total`. */
-export type ActionOutcome = "succeeded" | "failed" | "dry_run" | "noop";
+export type ActionOutcome = "succeeded" | "failed" | "dry_run";
 
 /** What became of a signal, as counted in `selfheal_signals_total`. */
-export type SignalDisposition = "opened" | "folded" | "duplicate" | "unmatched";
+export type SignalDisposition = IngestOutcome["disposition"];
 
 /** The metrics and spans the controller records. Without an OpenTelemetry SDK they cost nothing. */
 export interface Instruments {
@@ -76,7 +77,7 @@ export function createInstruments(options: InstrumentsOptions = {}): Instruments
     options.tracerProvider?.getTracer(scopeName, scopeVersion) ?? trace.getTracer(scopeName, scopeVersion);
 
   const actions = meter.createCounter("selfheal_actions_total", {
-    description: "Remediation actions finished, by action and outcome (succeeded, failed, dry_run, noop).",
+    description: "Remediation actions finished, by action and outcome (succeeded, failed, dry_run).",
     unit: "{action}",
   });
   const suppressions = meter.createCounter("selfheal_suppressed_total", {

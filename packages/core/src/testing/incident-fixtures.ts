@@ -24,6 +24,38 @@ export function makeIncident(overrides: Partial<Incident> = {}): Incident {
   };
 }
 
+/**
+ * A valid incident in state `verifying`: a rollback plan by the `recording` remediator for its
+ * service and an applied result, with any field overridden (a `plan` or `result` given replaces
+ * the default whole).
+ */
+export function makeVerifyingIncident(overrides: Partial<Incident> = {}): Incident {
+  const incident = makeIncident(overrides);
+  const idempotencyKey = "k";
+  return {
+    ...incident,
+    state: "verifying",
+    plan: {
+      idempotencyKey,
+      incidentId: incident.id,
+      service: incident.service,
+      action: "rollback",
+      params: {},
+      remediator: "recording",
+      summary: "s",
+      changes: [],
+    },
+    result: {
+      idempotencyKey,
+      status: "applied",
+      reused: false,
+      startedAt: "2026-08-20T10:16:00.000Z",
+      finishedAt: "2026-08-20T10:16:01.000Z",
+    },
+    ...overrides,
+  };
+}
+
 /** A valid decision input for `makeIncident()`, with any field overridden. */
 export function makeDecisionInput(overrides: Partial<DecisionInput> = {}): DecisionInput {
   return DecisionInput.parse({

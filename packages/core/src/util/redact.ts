@@ -2,30 +2,40 @@
  * Credentials we know the shape of. Each is replaced by `[REDACTED]`, keeping a prefix that
  * says what kind of secret it was (so a log still tells a GitHub token from a Slack URL).
  */
-const patterns: readonly [RegExp, string][] = [
+const patterns: readonly (readonly [pattern: RegExp, replacement: string, screen: string])[] = [
   // GitHub tokens: classic, OAuth, app installation, user-to-server, refresh, fine-grained.
-  [/\b(gh[pousr]_)[A-Za-z0-9]{16,}\b/g, "$1[REDACTED]"],
-  [/\b(github_pat_)[A-Za-z0-9_]{20,}\b/g, "$1[REDACTED]"],
+  [/\b(gh[pousr]_)[A-Za-z0-9]{16,}\b/g, "$1[REDACTED]", "gh[pousr]_"],
+  [/\b(github_pat_)[A-Za-z0-9_]{20,}\b/g, "$1[REDACTED]", "github_pat_"],
   // GitLab personal/project/group access tokens and other glxxx- tokens.
-  [/\b(gl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent)-)[A-Za-z0-9_-]{16,}/g, "$1[REDACTED]"],
+  [/\b(gl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent)-)[A-Za-z0-9_-]{16,}/g, "$1[REDACTED]", "gl[a-z]{1,5}-"],
   // Slack tokens and incoming webhook paths.
-  [/\b(xox[abposr]-)[A-Za-z0-9-]{8,}/g, "$1[REDACTED]"],
-  [/(hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9/_-]+/g, "$1[REDACTED]"],
+  [/\b(xox[abposr]-)[A-Za-z0-9-]{8,}/g, "$1[REDACTED]", "xox[abposr]-"],
+  [
+    /(hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9/_-]+/g,
+    "$1[REDACTED]",
+    "hooks\\.slack\\.com",
+  ],
   // Authorization header values.
-  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [REDACTED]"],
+  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [REDACTED]", "bearer|basic|token"],
   // Credentials in URLs: scheme://user:password@host
-  [/([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, "$1[REDACTED]@"],
+  [/([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, "$1[REDACTED]@", "@"],
   // Private keys (GitHub App keys in PEM).
-  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, "[REDACTED PRIVATE KEY]"],
+  [
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+    "[REDACTED PRIVATE KEY]",
+    "PRIVATE KEY",
+  ],
 ];
 
 /** Keys whose values are secrets whatever they look like. */
 const secretKey =
   /^(authorization|password|passwd|secret|token|access_token|private_?key|api_?key|client_secret|cookie)$/i;
 
-/** Cheap screen: a string with none of these cannot hold a credential the patterns know. */
-const maybeSecret =
-  /gh[pousr]_|github_pat_|gl[a-z]{1,5}-|xox[abposr]-|hooks\.slack\.com|bearer|basic|token|@|PRIVATE KEY/i;
+/**
+ * Cheap screen, built from each pattern's screen: a string none of them matches cannot hold a
+ * credential the patterns know, so most log lines skip the replacements.
+ */
+const maybeSecret = new RegExp(patterns.map(([, , screen]) => screen).join("|"), "i");
 
 /** Replace every credential found in a string. */
 export function redact(text: string): string {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 
@@ -76,11 +76,11 @@ export function commitObject(commit: {
 /**
  * Store an object loose under `gitdir/objects`, as git does: zlib-deflated header and body,
  * written to a temporary file and renamed into place so a crash never leaves a torn object.
+ * Writing an object that exists already replaces it with the same bytes.
  */
 export async function writeLooseObject(gitdir: string, object: GitObject): Promise<void> {
   const folder = join(gitdir, "objects", object.oid.slice(0, 2));
   const path = join(folder, object.oid.slice(2));
-  if (await exists(path)) return;
   await mkdir(folder, { recursive: true });
   const header = encoder.encode(`${object.type} ${object.body.length}\0`);
   const temporary = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -120,13 +120,4 @@ function entryHeader(type: number, size: number): Uint8Array {
 
 function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

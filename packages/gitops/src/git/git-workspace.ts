@@ -129,9 +129,10 @@ export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
   const added = new Map<string, GitObject[]>();
   let cloned: boolean | undefined;
 
-  const ensureClone = async (signal: AbortSignal): Promise<void> => {
+  /** Clone when there is no clone yet; resolves true when it cloned just now. */
+  const ensureClone = async (signal: AbortSignal): Promise<boolean> => {
     if (cloned === undefined) cloned = await exists(join(gitdir, "HEAD"));
-    if (cloned) return;
+    if (cloned) return false;
     await mkdir(settings.dir, { recursive: true });
     await gitCall("clone", url, signal, () =>
       git.clone({
@@ -149,6 +150,7 @@ export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
       }),
     );
     cloned = true;
+    return true;
   };
 
   const hasObject = async (oid: string): Promise<boolean> => {
@@ -177,10 +179,9 @@ export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
   };
 
   const refreshOnce = async (signal: AbortSignal): Promise<string> => {
-    const wasCloned = cloned ?? (await exists(join(gitdir, "HEAD")));
-    await ensureClone(signal);
+    const clonedNow = await ensureClone(signal);
     const tracking = `refs/remotes/origin/${branch}`;
-    if (!wasCloned) return git.resolveRef({ fs, gitdir, ref: tracking });
+    if (clonedNow) return git.resolveRef({ fs, gitdir, ref: tracking });
     const local = await git.resolveRef({ fs, gitdir, ref: tracking });
     const refs = await listRemoteRefs(remote, "git-upload-pack", signal);
     const remoteHead = refs.get(`refs/heads/${branch}`);

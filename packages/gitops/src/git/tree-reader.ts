@@ -15,6 +15,7 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
 export class TreeReader {
   private readonly entries = new Map<string, readonly TreeEntry[]>();
   private readonly listings = new Map<string, readonly string[]>();
+  private readonly roots = new Map<string, string>();
 
   constructor(
     private readonly fs: CallbackFsClient | PromiseFsClient,
@@ -26,6 +27,7 @@ export class TreeReader {
   clear(): void {
     this.entries.clear();
     this.listings.clear();
+    this.roots.clear();
   }
 
   configTree(commit: string): ConfigTree {
@@ -95,13 +97,17 @@ export class TreeReader {
     return { commit: found.commit, time: found.time, content: decoder.decode(blob) };
   }
 
+  /** The root tree of a commit; commits never change, so each is read once. */
   private async rootOf(commit: string): Promise<string> {
+    const known = this.roots.get(commit);
+    if (known !== undefined) return known;
     const { commit: object } = await git.readCommit({
       fs: this.fs,
       gitdir: this.gitdir,
       oid: commit,
       cache: this.cache,
     });
+    this.roots.set(commit, object.tree);
     return object.tree;
   }
 

@@ -10,7 +10,8 @@ export interface GitopsDeploymentSettings {
   readonly workspace: GitWorkspace;
   readonly locate?: Omit<LocateWorkloadOptions, "service" | "signal">;
   readonly image?: ImageTarget;
-  readonly quarantine?: { readonly file?: string } | false;
+  /** The remediator's quarantine settings; only `file` is read here (`ttlMs` is for writing). */
+  readonly quarantine?: { readonly file?: string; readonly ttlMs?: number } | false;
   /** @default 5000 */
   readonly timeoutMs?: number;
   /** Clock, for tests. */
@@ -46,10 +47,14 @@ export function gitopsDeployment(settings: GitopsDeploymentSettings): Enricher {
       const access = versionAccess(change.image, incident.service, location);
       const text = await workspace.readFile(head, access.file);
       const current = text === undefined ? undefined : access.read(text);
-      const quarantined = await quarantinedVersions(
-        { workspace, head, incident, input, settings: change, now: now() },
-        location,
-      );
+      const quarantined = await quarantinedVersions({
+        workspace,
+        head,
+        incident,
+        input,
+        settings: change,
+        now: now(),
+      });
       const warnings: string[] = [];
       let previous: string | null | undefined;
       if (current === undefined) warnings.push(`cannot read the ${access.description}`);

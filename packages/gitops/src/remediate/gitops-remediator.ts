@@ -69,6 +69,7 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
             params: planParams(plan),
             settings: change,
             now: now(),
+            signal,
           })
         ).map((file) => ({ path: file.path, content: file.after })),
       signal,
@@ -121,7 +122,7 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
     actions: ["rollback", "scale_up", "scale_down"],
     async plan({ incident, decision, idempotencyKey, input, signal }) {
       const head = await workspace.refresh(signal);
-      const params = await resolveChange({
+      const { params, location } = await resolveChange({
         workspace,
         head,
         incident,
@@ -131,7 +132,16 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
         now: now(),
         signal,
       });
-      const files = await changeFiles({ workspace, head, incident, params, settings: change, now: now() });
+      const files = await changeFiles({
+        workspace,
+        head,
+        incident,
+        params,
+        settings: change,
+        now: now(),
+        signal,
+        location,
+      });
       const mode = decision.params.direct === true && settings.allowDirect === true ? "direct" : defaultMode;
       const draft: RemediationPlan = {
         idempotencyKey,

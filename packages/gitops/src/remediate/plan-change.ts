@@ -86,9 +86,16 @@ export async function resolveChange(options: {
   readonly settings: ChangeSettings;
   readonly now: Date;
   readonly signal: AbortSignal;
-}): Promise<ChangeParams> {
-  const { workspace, head, incident, decision, settings } = options;
+}): Promise<{ readonly params: ChangeParams; readonly location: WorkloadLocation }> {
   const location = await locate(options);
+  return { params: await changeParams(options, location), location };
+}
+
+async function changeParams(
+  options: Parameters<typeof resolveChange>[0],
+  location: WorkloadLocation,
+): Promise<ChangeParams> {
+  const { workspace, head, incident, decision, settings } = options;
   const fail = (message: string) =>
     new RemediationError(`${incident.service}: ${message}`, {
       adapter,
@@ -102,7 +109,7 @@ export async function resolveChange(options: {
       throw fail(`no file ${access.file} at ${head.slice(0, 12)} (${access.description})`);
     const current = access.read(text);
     if (current === undefined) throw fail(`cannot read the ${access.description}`);
-    const quarantined = await quarantinedVersions(options, location);
+    const quarantined = await quarantinedVersions(options);
     const explicit = decision.params.image ?? decision.params.version;
     if (explicit !== undefined) {
       if (typeof explicit !== "string" || explicit === "")
@@ -143,6 +150,9 @@ export async function changeFiles(options: {
   readonly params: ChangeParams;
   readonly settings: ChangeSettings;
   readonly now: Date;
+  readonly signal: AbortSignal;
+  /** The workload at `head`, when the caller located it already. */
+  readonly location?: WorkloadLocation;
 }): Promise<FileChange[]> {
   const { workspace, head, incident, params, settings } = options;
   const before = await workspace.readFile(head, params.file);
@@ -156,13 +166,8 @@ export async function changeFiles(options: {
   const changes: FileChange[] = [];
   try {
     if (params.action === "rollback") {
-      const location = await locate({
-        workspace,
-        head,
-        incident,
-        settings,
-        signal: AbortSignal.timeout(60_000),
-      });
+      const location =
+        options.location ?? (await locate({ workspace, head, incident, settings, signal: options.signal }));
       const access = versionAccess(settings.image, incident.service, location);
       const edit = access.write(before, params.to);
       if (edit.changed) {
@@ -264,17 +269,14 @@ export async function locate(options: {
   }
 }
 
-export async function quarantinedVersions(
-  options: {
-    readonly workspace: GitWorkspace;
-    readonly head: string;
-    readonly incident: Incident;
-    readonly input: DecisionInput | undefined;
-    readonly settings: ChangeSettings;
-    readonly now: Date;
-  },
-  _location: WorkloadLocation,
-): Promise<string[]> {
+export async function quarantinedVersions(options: {
+  readonly workspace: GitWorkspace;
+  readonly head: string;
+  readonly incident: Incident;
+  readonly input: DecisionInput | undefined;
+  readonly settings: ChangeSettings;
+  readonly now: Date;
+}): Promise<string[]> {
   const versions = new Set(options.input?.deployment?.quarantined ?? []);
   if (options.settings.quarantineFile !== undefined) {
     const file = options.settings.quarantineFile.replaceAll("{service}", options.incident.service);
