@@ -67,6 +67,12 @@ export const DecisionInput = z.object({
     starts_at: Timestamp,
     /** Alertmanager fingerprint of the alert. */
     fingerprint: z.string(),
+    /**
+     * How many alerts the sender left out of the notifications of this incident (Alertmanager's
+     * `truncatedAlerts`); absent when none were. Above 0, the controller has not seen every
+     * alert of the group: the built-in policy still acts but asks for a human as well.
+     */
+    truncated_alerts: z.number().int().positive().optional(),
   }),
   /** The service the incident is about. */
   service: z.string().min(1),

@@ -88,6 +88,11 @@ export const Incident = z.object({
    * which carries the rule's expression: a level check can evaluate it again).
    */
   generatorUrl: z.string().optional(),
+  /**
+   * The most alerts a sender left out of any notification that fed this incident
+   * (`Signal.truncatedAlerts`). Absent when none was left out.
+   */
+  truncatedAlerts: z.number().int().positive().optional(),
   /** Fingerprints of alerts of this incident still firing. Empty once all resolved. */
   firing: z.array(z.string()),
   /** Signals folded into it, duplicates not counted. */

@@ -38,5 +38,11 @@ export const Signal = z.object({
   groupKey: z.string().optional(),
   /** Link back to the expression that produced the alert. */
   generatorUrl: z.string().optional(),
+  /**
+   * Alerts the sender left out of the notification that carried this signal (Alertmanager's
+   * `truncatedAlerts`, set when a receiver's `max_alerts` cut the list). Absent or 0: nothing
+   * was left out. The controller sees only part of the picture when it is above 0.
+   */
+  truncatedAlerts: z.number().int().nonnegative().optional(),
 });
 export type Signal = z.infer<typeof Signal>;
