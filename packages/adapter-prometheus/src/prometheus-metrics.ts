@@ -6,16 +6,10 @@ import {
   type JsonValue,
   SelfHealError,
 } from "@selfheal/core";
+import { createAlertRules, readRuleCondition } from "./alert-rules.js";
 import { defaultAlertExpressions, defaultMetricQueries } from "./default-queries.js";
 import { createHttpClient, type HttpConnectionSettings } from "./http-client.js";
-import {
-  type MetricReading,
-  type ReadingOptions,
-  readingFacts,
-  readMetric,
-  readQuery,
-  warningOf,
-} from "./metric-reading.js";
+import { type MetricReading, readingFacts, readMetric, warningOf } from "./metric-reading.js";
 import { checkPromDuration, compilePromql, type PromqlTemplate, promqlValuesOf } from "./promql-template.js";
 
 /** Settings of `prometheusMetrics`. */
@@ -55,10 +49,17 @@ export interface PrometheusMetricsSettings extends HttpConnectionSettings {
   readonly method?: "GET" | "POST";
   /**
    * Re-evaluate the alert's condition now and mark the incident stale when it no longer holds.
-   * Runs for alerts with an expression in `alertExpressions` (or a built-in one).
+   * The condition is the alert's expression in `alertExpressions` (or a built-in one), else the
+   * expression of the alerting rule of that name as this Prometheus serves it (`/api/v1/rules`).
+   * Never the `generatorURL` of the payload: that is the sender's word, not Prometheus's.
    * @default true
    */
   readonly levelCheck?: boolean;
+  /**
+   * How long the alerting rules read from Prometheus for the level check are kept, in ms.
+   * @default 30_000
+   */
+  readonly rulesTtlMs?: number;
   /**
    * The condition of each alert, by alert name, merged over the built-in ones (the seed's
    * `HighErrorRate`); `null` drops one. Same placeholders as `queries`; an empty result means
@@ -93,6 +94,7 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
   const method = settings.method ?? "POST";
   const queries = compileAll({ ...defaultMetricQueries, ...settings.queries }, "queries");
   const levelCheck = settings.levelCheck ?? true;
+  const rules = createAlertRules(client, { ttlMs: settings.rulesTtlMs ?? 30_000 });
   const alertExpressions = compileAll(
     { ...defaultAlertExpressions, ...settings.alertExpressions },
     "alertExpressions",
@@ -114,7 +116,7 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
         expression !== undefined
           ? readMetric(expression, values, options)
           : levelCheck
-            ? readRuleCondition(incident, options)
+            ? readRuleCondition(rules, incident, options)
             : undefined,
       ]);
       // Readings swallow errors; a cancelled enrichment must not look like a finished one.
@@ -140,7 +142,7 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
       };
       if (check === undefined) {
         facts.levelCheck = levelCheck
-          ? `no expression known for alert ${incident.alertname} (none configured, no generatorURL)`
+          ? `no expression known for alert ${incident.alertname} (none configured, no alerting rule of that name in Prometheus)`
           : "disabled";
       } else {
         const failed = check.status === "error" || check.status === "unrenderable";
@@ -157,37 +159,6 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
       return enrichment;
     },
   };
-}
-
-/**
- * The alert's own rule, when no expression is configured for it: Prometheus's `generatorURL`
- * carries the rule's expression (`g0.expr`). It covers every series of the rule, so the
- * condition holds for this incident when a returned series has labels that all match the
- * alert's (the alert's labels are the series' plus the rule's own). `undefined` when the
- * incident has no such link.
- */
-function readRuleCondition(
-  incident: { readonly generatorUrl?: string | undefined; readonly labels: Readonly<Record<string, string>> },
-  options: ReadingOptions,
-): Promise<MetricReading> | undefined {
-  const expression = ruleExpression(incident.generatorUrl);
-  if (expression === undefined) return undefined;
-  return readQuery(expression, options, (sample) =>
-    Object.entries(sample.labels).every(
-      ([key, value]) => key === "__name__" || incident.labels[key] === value,
-    ),
-  );
-}
-
-/** The rule expression in a Prometheus `generatorURL` (`…/graph?g0.expr=…`), if any. */
-function ruleExpression(generatorUrl: string | undefined): string | undefined {
-  if (generatorUrl === undefined) return undefined;
-  try {
-    const expression = new URL(generatorUrl).searchParams.get("g0.expr");
-    return expression === null || expression.trim() === "" ? undefined : expression;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -15,6 +15,7 @@ import { prometheusSpecChecker, recordingDispatcher } from "./spec-check.js";
 const skip = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";
 
 const signal = () => AbortSignal.timeout(20_000);
+const serviceErrorsRule = 'sum by (service) (rate(http_requests_total{status=~"5.."}[5s])) > 0';
 
 function incidentFor(service: string, alertname = "HighErrorRate"): Incident {
   return makeVerifyingIncident({
@@ -51,7 +52,15 @@ describe.skipIf(skip)("against a real Prometheus", () => {
     target.setTraffic("healthy", 10, 0);
     target.setTraffic("recovering", 7, 3);
     target.setTraffic("stuck", 5, 5);
-    prometheus = await startPrometheus({ scrapeTargets: [target.address] });
+    prometheus = await startPrometheus({
+      scrapeTargets: [target.address],
+      rules: [
+        {
+          name: "selfheal-test",
+          rules: [{ alert: "ServiceErrors", expr: serviceErrorsRule, labels: { severity: "critical" } }],
+        },
+      ],
+    });
     // rate() needs two scrapes inside the window.
     for (let tries = 0; tries < 100; tries += 1) {
       const [busy, calm] = await Promise.all([enrich("checkout"), enrich("healthy")]);
@@ -169,22 +178,46 @@ describe.skipIf(skip)("against a real Prometheus", () => {
     expect(configured.stale?.reason).toMatch(/LowTraffic no longer holds/);
   });
 
-  it("checks any alert again through its rule's expression from the generatorURL", async () => {
-    const rule = 'sum by (service) (rate(http_requests_total{status=~"5.."}[5s])) > 0';
-    const generatorUrl = `http://prometheus:9090/graph?g0.expr=${encodeURIComponent(rule)}&g0.tab=1`;
-    const check = (service: string) =>
+  it("checks any alert again through its rule as Prometheus serves it, never the payload's generatorURL", async () => {
+    const check = (service: string, generatorUrl?: string) =>
       prometheusMetrics(settings()).enrich({
-        incident: { ...incidentFor(service, "ServiceErrors"), generatorUrl },
+        incident: {
+          ...incidentFor(service, "ServiceErrors"),
+          ...(generatorUrl === undefined ? {} : { generatorUrl }),
+        },
         input: makeDecisionInput(),
         signal: signal(),
       });
     // The rule returns one series per service with errors: checkout's matches its alert's labels.
     const busy = await check("checkout");
     expect(busy.stale).toBeUndefined();
-    expect(busy.facts).toMatchObject({ levelCheck: { query: rule, status: "ok", holds: true } });
+    expect(busy.facts).toMatchObject({ levelCheck: { query: serviceErrorsRule, status: "ok", holds: true } });
     // healthy has no errors: no series of the rule is this alert's any more.
     const calm = await check("healthy");
     expect(calm.stale?.reason).toMatch(/ServiceErrors no longer holds/);
+    // A payload's generatorURL names an expression that finds nothing: it is not evaluated, so
+    // it cannot make a firing alert look stale.
+    const forged = `http://prometheus:9090/graph?g0.expr=${encodeURIComponent("vector(1) == 2")}&g0.tab=1`;
+    const forgedCheck = await check("checkout", forged);
+    expect(forgedCheck.stale).toBeUndefined();
+    expect(forgedCheck.facts).toMatchObject({ levelCheck: { query: serviceErrorsRule, holds: true } });
+    // A rule whose own labels the alert does not carry is not this alert's rule.
+    const otherTeam = await prometheusMetrics(settings()).enrich({
+      incident: makeVerifyingIncident({
+        service: "healthy",
+        alertname: "ServiceErrors",
+        labels: { alertname: "ServiceErrors", service: "healthy", team: "other" },
+      }),
+      input: makeDecisionInput(),
+      signal: signal(),
+    });
+    expect(otherTeam.stale).toBeUndefined();
+    expect(otherTeam.facts).toMatchObject({
+      levelCheck: expect.stringMatching(/no alerting rule of that name/),
+    });
+    // Only the rules API was asked, once per alert name within the cache's lifetime.
+    const ruleReads = recorder.requests.filter((request) => request.pathname.endsWith("/api/v1/rules"));
+    expect(ruleReads.length).toBeGreaterThan(0);
   });
 
   it("does not mark stale when the level check itself fails", async () => {
@@ -195,7 +228,8 @@ describe.skipIf(skip)("against a real Prometheus", () => {
     const unknown = await enrich("healthy", {}, "SomethingElse");
     expect(unknown.stale).toBeUndefined();
     expect(unknown.facts).toMatchObject({
-      levelCheck: "no expression known for alert SomethingElse (none configured, no generatorURL)",
+      levelCheck:
+        "no expression known for alert SomethingElse (none configured, no alerting rule of that name in Prometheus)",
     });
   });
 

@@ -234,6 +234,24 @@ describe("gitops remediator: rollback", () => {
     expect(await refs(repo)).toBe(before);
   });
 
+  it("escalates when an alert's service would point an edit outside its own files, and pushes nothing", async () => {
+    const repo = await configRepo({
+      "charts/checkout/values.yaml": "image:\n  repository: registry.example.com/checkout\n  tag: v1.2.0\n",
+    });
+    const before = await refs(repo);
+    const traversals = ["../payments", "checkout/../../payments", "/etc/passwd", ".git", "a b"];
+    for (const service of traversals) {
+      const settings = { locate: { paths: ["apps/{service}/deployment.yaml"] } };
+      const error = await run(remediator(repo, settings), incident(service), rollback).catch(
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(RemediationError);
+      expect((error as RemediationError).escalate).toBe(true);
+      expect((error as Error).message).toContain("cannot name a file");
+    }
+    expect(await refs(repo)).toBe(before);
+  });
+
   it("escalates when a Helm values path does not exist, and pushes nothing", async () => {
     const repo = await configRepo({
       "charts/checkout/values.yaml": "image:\n  repository: registry.example.com/checkout\n  tag: v1.2.0\n",

@@ -6,7 +6,7 @@ import { createRequestListener } from "../http/request-listener.js";
 import { createNotificationDispatcher } from "../notify/dispatch-notifications.js";
 import type { Remediator } from "../spec/remediator.js";
 import type { Signal } from "../spec/signal.js";
-import type { IngestOutcome } from "../spec/store.js";
+import type { IngestEntry, IngestOutcome } from "../spec/store.js";
 import { fileStore } from "../stores/file-store.js";
 import { createInstruments } from "../telemetry/instruments.js";
 import { Mutex, Semaphore } from "../util/async.js";
@@ -90,12 +90,7 @@ export function createController(settings: ControllerSettings): Controller {
   let server: Server | undefined;
   const sourceTasks: Promise<void>[] = [];
 
-  const handle = async (signals: readonly Signal[]): Promise<IngestOutcome[]> => {
-    if (signals.length === 0) return [];
-    const entries = signals.map((signal) => {
-      const key = keyOf(signal);
-      return { signal, key, newIncidentId: incidentIdFor(key, signal.dedupKey), actor };
-    });
+  const ingest = async (entries: readonly IngestEntry[]): Promise<IngestOutcome[]> => {
     const outcomes = await store.ingest(entries);
     outcomes.forEach((outcome, index) => {
       instruments.signalReceived(entries[index]?.signal.source ?? "unknown", outcome.disposition);
@@ -108,11 +103,32 @@ export function createController(settings: ControllerSettings): Controller {
     });
     return outcomes;
   };
+  const handle = async (signals: readonly Signal[]): Promise<IngestOutcome[]> => {
+    if (signals.length === 0) return [];
+    return ingest(
+      signals.map((signal) => {
+        const key = keyOf(signal);
+        return { signal, key, newIncidentId: incidentIdFor(key, signal.dedupKey), actor };
+      }),
+    );
+  };
 
+  // Follow-ups fold by a key of their own (the order's), never by `incidentKey`: an outside
+  // alert with the same service and alert name must not fold into one, nor one into it.
+  const followUpKeyOf = (signal: Signal) => signal.dedupKey;
   const followUps = createFollowUps({
     store,
-    handle,
-    incidentIdOf: (signal) => incidentIdFor(keyOf(signal), signal.dedupKey),
+    ingest: async (signal, order) => {
+      const key = followUpKeyOf(signal);
+      const [outcome] = await ingest([
+        { signal, key, newIncidentId: incidentIdFor(key, signal.dedupKey), actor, followUp: order },
+      ]);
+      return outcome;
+    },
+    incidentIdsOf: (signal) => [
+      incidentIdFor(followUpKeyOf(signal), signal.dedupKey),
+      incidentIdFor(keyOf(signal), signal.dedupKey),
+    ],
     now,
     logger,
   });

@@ -69,6 +69,7 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
       openedAt: at,
       updatedAt: at,
       verifications: [],
+      ...(entry.followUp === undefined ? {} : { followUp: entry.followUp }),
     };
     const opened: AuditEvent = {
       id: eventId(),
@@ -78,7 +79,12 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
       service: incident.service,
       actor,
       message: `incident opened: ${signal.alertname} on ${signal.service}`,
-      data: { key: entry.key, labels: signal.labels, annotations: signal.annotations },
+      data: {
+        key: entry.key,
+        labels: signal.labels,
+        annotations: signal.annotations,
+        ...(entry.followUp === undefined ? {} : { followUp: entry.followUp }),
+      },
     };
     return { disposition: "opened", incident, events: [received(incident.id), opened] };
   }

@@ -1,7 +1,7 @@
 import { describeError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import type { Decision } from "../spec/decision.js";
-import type { Incident } from "../spec/incident.js";
+import type { FollowUpOrder, Incident } from "../spec/incident.js";
 import type { Signal } from "../spec/signal.js";
 import type { IngestOutcome, Store } from "../spec/store.js";
 import type { Logger } from "../util/logger.js";
@@ -24,19 +24,34 @@ const lookBackMs = 30 * 86_400_000;
 /** Later reads start this much before the previous one, for events written late (another replica). */
 const overlapMs = 10 * 60_000;
 
+/** A follow-up read from the trail: the signal that opens it and the order it carries out. */
+interface DueFollowUp {
+  readonly event: AuditEvent;
+  readonly signal: Signal;
+  readonly order: FollowUpOrder;
+}
+
 /**
  * Checks due follow-ups; one per controller. The trail is read once for the last 30 days, then
  * only from the previous read on; follow-ups not opened yet are kept here until they are.
+ *
+ * `ingest` records a follow-up's signal with its order: the order comes from the controller's
+ * own `followup.scheduled` event, never from a signal, so an alert dressed up as a follow-up
+ * (its labels or annotations) is an ordinary alert and goes to the policy.
  */
 export function createFollowUps(options: {
   readonly store: Store;
-  readonly handle: (signals: readonly Signal[]) => Promise<IngestOutcome[]>;
-  readonly incidentIdOf: (signal: Signal) => string;
+  readonly ingest: (signal: Signal, order: FollowUpOrder) => Promise<IngestOutcome | undefined>;
+  /**
+   * The ids the follow-up's incident has or may have had: controllers up to 0.1 keyed it by
+   * `incidentKey`, and one opened that way must not be opened again.
+   */
+  readonly incidentIdsOf: (signal: Signal) => readonly string[];
   readonly now: () => Date;
   readonly logger: Logger;
 }): { check(): Promise<number> } {
   const { store, now } = options;
-  const pending = new Map<string, { readonly event: AuditEvent; readonly signal: Signal }>();
+  const pending = new Map<string, DueFollowUp>();
   const seen = new Set<string>();
   let readUntil: number | undefined;
   return {
@@ -49,15 +64,22 @@ export function createFollowUps(options: {
       for (const event of await store.listEvents({ types: ["followup.scheduled"], since })) {
         if (seen.has(event.id)) continue;
         seen.add(event.id);
-        const signal = followUpSignal(event);
-        if (signal !== undefined) pending.set(event.id, { event, signal });
+        const due = dueFollowUp(event);
+        if (due === undefined) {
+          options.logger.warn("a followup.scheduled event is unreadable; its follow-up is not opened", {
+            event: event.id,
+            incident: event.incidentId,
+          });
+          continue;
+        }
+        pending.set(event.id, due);
       }
       readUntil = readAt;
       let opened = 0;
-      for (const [id, { event, signal }] of pending) {
+      for (const [id, { event, signal, order }] of pending) {
         if (Date.parse(signal.startsAt) > now().getTime()) continue;
         // Opened already (here, or by another controller sharing the store).
-        if ((await store.getIncident(options.incidentIdOf(signal))) !== undefined) {
+        if (await openedAlready(store, options.incidentIdsOf(signal))) {
           pending.delete(id);
           continue;
         }
@@ -68,7 +90,7 @@ export function createFollowUps(options: {
         const busy = await store.listIncidents({ open: true, service: signal.service });
         if (busy.length > 0) continue;
         try {
-          const [outcome] = await options.handle([{ ...signal, receivedAt: now().toISOString() }]);
+          const outcome = await options.ingest({ ...signal, receivedAt: now().toISOString() }, order);
           if (outcome?.disposition === "opened") opened++;
           pending.delete(id);
         } catch (error) {
@@ -80,55 +102,49 @@ export function createFollowUps(options: {
   };
 }
 
-/** The signal that opens the follow-up of a `followup.scheduled` event (undefined if malformed). */
-function followUpSignal(event: AuditEvent): Signal | undefined {
+async function openedAlready(store: Store, ids: readonly string[]): Promise<boolean> {
+  for (const id of ids) if ((await store.getIncident(id)) !== undefined) return true;
+  return false;
+}
+
+/** The follow-up of a `followup.scheduled` event (undefined if malformed). */
+function dueFollowUp(event: AuditEvent): DueFollowUp | undefined {
   const data = event.data;
   const at = data?.at;
   const action = data?.action;
   const reason = data?.reason;
+  const params = data?.params ?? {};
   if (event.incidentId === undefined || event.service === undefined) return undefined;
   if (typeof at !== "string" || typeof action !== "string" || typeof reason !== "string") return undefined;
+  if (typeof params !== "object" || params === null || Array.isArray(params)) return undefined;
   const key = `followup:${event.incidentId}:${action}`;
-  return {
+  const signal: Signal = {
     source: "selfheal",
     dedupKey: key,
     status: "firing",
     alertname: followUpAlertname,
     service: event.service,
+    // Labels for people and queries only: nothing reads them to decide.
     labels: { alertname: followUpAlertname, service: event.service, [followUpLabel]: event.incidentId },
-    annotations: {
-      summary: reason,
-      selfheal_action: action,
-      selfheal_params: JSON.stringify(data?.params ?? {}),
-    },
+    annotations: { summary: reason },
     fingerprint: key,
     startsAt: at,
     receivedAt: at,
   };
+  return { event, signal, order: { of: event.incidentId, event: event.id, action, params, reason } };
 }
 
-/** The decision of a follow-up incident, or `undefined` for any other incident. */
+/**
+ * The decision of a follow-up incident (one the controller opened itself, carrying its order),
+ * or `undefined` for any other incident, whatever its labels say.
+ */
 export function followUpDecision(incident: Incident): Decision | undefined {
-  const origin = incident.labels[followUpLabel];
-  const action = incident.annotations.selfheal_action;
-  if (origin === undefined || action === undefined) return undefined;
-  let params: Decision["params"] = {};
-  try {
-    const parsed: unknown = JSON.parse(incident.annotations.selfheal_params ?? "{}");
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
-      params = parsed as Decision["params"];
-  } catch {
-    return {
-      action: "none",
-      params: {},
-      reason: `follow-up of ${origin} has unreadable params`,
-      escalate: true,
-    };
-  }
+  const order = incident.followUp;
+  if (order === undefined) return undefined;
   return {
-    action,
-    params,
-    reason: `follow-up of ${origin}: ${incident.annotations.summary ?? action}`,
+    action: order.action,
+    params: order.params,
+    reason: `follow-up of ${order.of}: ${order.reason}`,
     escalate: false,
   };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { JsonObject, StringMap, Timestamp } from "./common.js";
+import { ActionName, JsonObject, StringMap, Timestamp } from "./common.js";
 import { Decision } from "./decision.js";
 import { RemediationPlan, RemediationResult } from "./remediation.js";
 import { VerificationResult } from "./verification.js";
@@ -58,6 +58,25 @@ export const SuppressionReason = z.enum([
   "dry_run",
 ]);
 export type SuppressionReason = z.infer<typeof SuppressionReason>;
+
+/**
+ * What a follow-up incident carries out: the time-boxed action recorded by an earlier remediation
+ * (`followup.scheduled`), copied from the controller's own audit trail when it opens the
+ * follow-up. Signals never set it.
+ */
+export const FollowUpOrder = z.object({
+  /** The incident whose remediation scheduled it. */
+  of: z.string().min(1),
+  /** The `followup.scheduled` event it comes from. */
+  event: z.string().min(1),
+  /** The action to carry out (`scale_down`). */
+  action: ActionName,
+  /** Its parameters, as the remediation recorded them. */
+  params: JsonObject,
+  /** Why, as the remediation recorded it. */
+  reason: z.string(),
+});
+export type FollowUpOrder = z.infer<typeof FollowUpOrder>;
 
 /**
  * One problem (an alert on a service) and everything the controller did about it. Signals with
@@ -119,5 +138,10 @@ export const Incident = z.object({
   verifyDeadline: Timestamp.optional(),
   /** Anything else worth keeping, under a key named after who wrote it. */
   details: JsonObject.optional(),
+  /**
+   * Set when the controller opened this incident itself to carry out a follow-up: its decision
+   * is this order, not the policy's. Only the controller's own records set it.
+   */
+  followUp: FollowUpOrder.optional(),
 });
 export type Incident = z.infer<typeof Incident>;

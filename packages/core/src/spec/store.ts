@@ -1,7 +1,7 @@
 import type { AuditEvent, AuditEventType } from "./audit-event.js";
 import type { ActionName } from "./common.js";
 import type { HistoryEntry } from "./decision.js";
-import type { Incident, IncidentState } from "./incident.js";
+import type { FollowUpOrder, Incident, IncidentState } from "./incident.js";
 import type { Signal } from "./signal.js";
 
 /** One signal to record, with what the controller worked out for it. */
@@ -14,6 +14,12 @@ export interface IngestEntry {
   readonly newIncidentId: string;
   /** The controller instance recording it (for the audit trail). */
   readonly actor: string;
+  /**
+   * Set only by the controller, for an incident it opens itself to carry out a time-boxed
+   * action's follow-up; copied onto the incident it opens. Never derived from a signal: a
+   * label or annotation cannot make an incident a follow-up.
+   */
+  readonly followUp?: FollowUpOrder;
 }
 
 /** What recording a signal did. */

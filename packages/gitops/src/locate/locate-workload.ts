@@ -4,6 +4,7 @@ import { parseManifest } from "../manifest/parse-manifest.js";
 import type { ConfigTree } from "./config-tree.js";
 import { LocateError } from "./locate-error.js";
 import { type AutoscalerDocument, scanDocuments, type WorkloadDocument } from "./scan-documents.js";
+import { fillServicePath } from "./service-path.js";
 
 /** Options of {@link locateWorkload}. */
 export interface LocateWorkloadOptions {
@@ -91,7 +92,7 @@ export async function locateWorkload(
 
   const all = await tree.list();
   const present = new Set(all);
-  const templatePaths = [...new Set(templates.map((template) => template.replaceAll("{service}", service)))];
+  const templatePaths = [...new Set(templates.map((template) => fillServicePath(template, service)))];
   const isGlobbed = globs.length === 0 ? () => false : picomatch([...globs]);
   const globPaths = all.filter((path) => isGlobbed(path) && !templatePaths.includes(path));
 

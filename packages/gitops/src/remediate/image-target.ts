@@ -1,5 +1,6 @@
 import { isScalar } from "yaml";
 import type { WorkloadLocation } from "../locate/locate-workload.js";
+import { fillServicePath } from "../locate/service-path.js";
 import type { ManifestEdit } from "../manifest/manifest-edit.js";
 import { lookup, parseDottedPath, parseManifest } from "../manifest/parse-manifest.js";
 import { setContainerImage } from "../manifest/set-container-image.js";
@@ -41,9 +42,7 @@ export function versionAccess(
   location: WorkloadLocation,
 ): VersionAccess {
   const fill = (template: string) =>
-    template
-      .replaceAll("{service}", service)
-      .replaceAll("{dir}", location.path.split("/").slice(0, -1).join("/"));
+    fillServicePath(template, service).replaceAll("{dir}", location.path.split("/").slice(0, -1).join("/"));
   const workload = { kind: location.kind, name: location.name };
   switch (target.kind) {
     case "container": {

@@ -13,6 +13,7 @@ import {
   locateWorkload,
   type WorkloadLocation,
 } from "../locate/locate-workload.js";
+import { fillServicePath } from "../locate/service-path.js";
 import { ManifestError } from "../manifest/manifest-error.js";
 import { setReplicas } from "../manifest/set-replicas.js";
 import { setYamlPath } from "../manifest/set-yaml-path.js";
@@ -178,7 +179,7 @@ export async function changeFiles(options: {
           description: `${access.description}: ${params.from} → ${params.to}`,
         });
         if (settings.quarantineFile !== undefined) {
-          const file = settings.quarantineFile.replaceAll("{service}", incident.service);
+          const file = fillServicePath(settings.quarantineFile, incident.service);
           const existing = await workspace.readFile(head, file);
           const until = new Date(options.now.getTime() + settings.quarantineTtlMs);
           const after = quarantineFileChange(existing, {
@@ -279,7 +280,7 @@ export async function quarantinedVersions(options: {
 }): Promise<string[]> {
   const versions = new Set(options.input?.deployment?.quarantined ?? []);
   if (options.settings.quarantineFile !== undefined) {
-    const file = options.settings.quarantineFile.replaceAll("{service}", options.incident.service);
+    const file = fillServicePath(options.settings.quarantineFile, options.incident.service);
     const text = await options.workspace.readFile(options.head, file);
     for (const entry of readQuarantine(text, options.now)) versions.add(entry.version);
   }
