@@ -1,7 +1,7 @@
 import { describeError } from "@selfheal/core";
 import { z } from "zod";
 import { bodyPreview, type HttpClient, parseJson } from "./http-client.js";
-import { type MetricReading, type ReadingOptions, readQuery } from "./metric-reading.js";
+import { isOutage, type MetricReading, type ReadingOptions, readQuery } from "./metric-reading.js";
 
 /** The success envelope of `/api/v1/rules` (`RuleDiscovery`), only the alerting rules' fields we read. */
 const RulesResponse = z.object({
@@ -102,7 +102,12 @@ export async function readRuleCondition(
       Object.entries(rule.labels).every(([key, value]) => incident.labels[key] === value),
     );
   } catch (error) {
-    return { status: "error", query: `rules named ${incident.alertname}`, error: describeError(error) };
+    return {
+      status: "error",
+      query: `rules named ${incident.alertname}`,
+      error: describeError(error),
+      outage: isOutage(error),
+    };
   }
   if (matching.length === 0) return undefined;
   const readings = await Promise.all(

@@ -1,4 +1,4 @@
-import { describeError, type JsonValue } from "@selfheal/core";
+import { describeError, type JsonValue, SelfHealError } from "@selfheal/core";
 import type { HttpClient } from "./http-client.js";
 import { instantQuery, type PrometheusSample } from "./prometheus-query.js";
 import type { PromqlTemplate, PromqlValues } from "./promql-template.js";
@@ -29,7 +29,13 @@ export type MetricReading =
       readonly warnings: readonly string[];
     }
   | { readonly status: "unrenderable"; readonly query: string; readonly missing: string }
-  | { readonly status: "error"; readonly query: string; readonly error: string };
+  | {
+      readonly status: "error";
+      readonly query: string;
+      readonly error: string;
+      /** Prometheus could not answer (unreachable, timeout, 5xx): an outage, not a bad query. */
+      readonly outage: boolean;
+    };
 
 /** How a reading is taken. */
 export interface ReadingOptions {
@@ -72,8 +78,13 @@ export async function readQuery(
       return { status: "not_finite", query, value: String(first.value), warnings };
     return { status: "ok", query, value: first.value, warnings };
   } catch (error) {
-    return { status: "error", query, error: describeError(error) };
+    return { status: "error", query, error: describeError(error), outage: isOutage(error) };
   }
+}
+
+/** Whether a failed call means Prometheus could not answer, rather than that the query is wrong. */
+export function isOutage(error: unknown): boolean {
+  return !SelfHealError.isInstance(error) || error.retryable;
 }
 
 /** A warning for the audit trail when a reading left the metric unknown; `undefined` for ok and empty. */

@@ -130,10 +130,12 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
       }
       const metrics: Record<string, number> = {};
       const warnings: string[] = [];
+      // Prometheus that cannot answer is an outage the controller retries after, not a warning.
+      const failures: string[] = [];
       const queryFacts: Record<string, JsonValue> = {};
       for (const [metric, reading] of readings) {
         if (reading.status === "ok") metrics[metric] = reading.value;
-        collectWarnings(metric, reading, warnings);
+        collectProblems(metric, reading, warnings, failures);
         queryFacts[metric] = readingFacts(reading);
       }
       const facts: Record<string, JsonValue> = { url: client.safeUrl, window, queries: queryFacts };
@@ -152,10 +154,11 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
         if (stale !== undefined) enrichment.stale = stale;
         // A failed check says nothing about the condition: no stale verdict, a warning, and the
         // policy decides with what is known. Several series just mean it holds for several.
-        if (failed) collectWarnings("level check", check, warnings);
+        if (failed) collectProblems("level check", check, warnings, failures);
       }
       enrichment.facts = facts;
       if (warnings.length > 0) enrichment.warnings = warnings;
+      if (failures.length > 0) enrichment.failures = failures;
       return enrichment;
     },
   };
@@ -170,10 +173,12 @@ function staleOf(alertname: string, check: MetricReading): { reason: string } | 
   return { reason: `the condition of ${alertname} no longer holds: ${check.query} returned no series` };
 }
 
-function collectWarnings(name: string, reading: MetricReading, into: string[]): void {
-  const warning = warningOf(name, reading);
-  if (warning !== undefined) into.push(warning);
-  if ("warnings" in reading) for (const text of reading.warnings) into.push(`${name}: Prometheus: ${text}`);
+function collectProblems(name: string, reading: MetricReading, warnings: string[], failures: string[]): void {
+  const problem = warningOf(name, reading);
+  if (problem !== undefined)
+    (reading.status === "error" && reading.outage ? failures : warnings).push(problem);
+  if ("warnings" in reading)
+    for (const text of reading.warnings) warnings.push(`${name}: Prometheus: ${text}`);
 }
 
 function compileAll(

@@ -31,7 +31,7 @@ async function enrichOnce(extra: Partial<PrometheusMetricsSettings> & { url?: st
 }
 
 describe("prometheusMetrics when Prometheus misbehaves", () => {
-  it("turns a proxy's HTML 502 into a warning with the start of the page", async () => {
+  it("turns a proxy's HTML 502 into a failure (an outage) with the start of the page", async () => {
     standIn = await startStandIn((request) => prometheusSpec.check(request));
     standIn.expect({
       method: "POST",
@@ -40,9 +40,10 @@ describe("prometheusMetrics when Prometheus misbehaves", () => {
     });
     const found = await enrichOnce({});
     expect(found.metrics).toEqual({});
-    expect(found.warnings).toEqual([
+    expect(found.failures).toEqual([
       expect.stringMatching(/^error_rate: .*answered 502: <html><body>Bad Gateway/),
     ]);
+    expect(found.warnings).toBeUndefined();
   });
 
   it("gives up on a query at its time limit, and tells Prometheus the limit", async () => {
@@ -57,7 +58,7 @@ describe("prometheusMetrics when Prometheus misbehaves", () => {
       },
     });
     const found = await enrichOnce({ queryTimeoutMs: 100 });
-    expect(found.warnings).toEqual([expect.stringMatching(/did not answer in 100 ms/)]);
+    expect(found.failures).toEqual([expect.stringMatching(/did not answer in 100 ms/)]);
     expect(new URLSearchParams(standIn.seen[0]?.body).get("timeout")).toBe("100ms");
   });
 

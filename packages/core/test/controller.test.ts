@@ -11,7 +11,12 @@ import {
   type Store,
   silentLogger,
 } from "../src/index.js";
-import { recordingRemediator, scriptedVerifier, staticPolicy } from "../src/testing/index.js";
+import {
+  recordingNotifier,
+  recordingRemediator,
+  scriptedVerifier,
+  staticPolicy,
+} from "../src/testing/index.js";
 import { alertSignal, eventually, latch, tempDir } from "./helpers.js";
 
 const rollback = {
@@ -200,9 +205,15 @@ describe("controller: policy failures fail closed", () => {
     ["returns garbage", { name: "garbage", decide: () => ({ verdict: "yes" }) as never }, /not a decision/],
   ];
   for (const [what, policy, reason] of cases) {
-    it(`a policy that ${what} → no action, escalated, recorded`, async () => {
+    it(`a policy that ${what} → no action, escalated, recorded (once retries are given up)`, async () => {
       const remediator = recordingRemediator();
-      const c = controller({ store: memoryStore(), remediate: remediator, policy, policyTimeout: 200 });
+      const c = controller({
+        store: memoryStore(),
+        remediate: remediator,
+        policy,
+        policyTimeout: 200,
+        decisionRetry: { giveUpAfter: 0 },
+      });
       await c.handle([alertSignal()]);
       await c.settled();
       const [incident] = await c.store.listIncidents();
@@ -212,6 +223,60 @@ describe("controller: policy failures fail closed", () => {
       expect(await c.store.listEvents({ types: ["decision.failed"] })).toHaveLength(1);
     });
   }
+});
+
+describe("controller: a decision that failed for a dependency is made again while the alert fires", () => {
+  it("a policy that is unreachable twice, then answers: two recorded failures, then one action", async () => {
+    const remediator = recordingRemediator();
+    let calls = 0;
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      policy: {
+        name: "flaky-opa",
+        decide: async () => {
+          calls++;
+          if (calls <= 2) throw new Error("connect ECONNREFUSED 127.0.0.1:8181");
+          return { action: "rollback", reason: "error rate high", params: {} };
+        },
+      },
+      decisionRetry: { initialDelay: 10, maxDelay: 20 },
+    });
+    await c.handle([alertSignal()]);
+    await eventually(async () => (await c.store.listIncidents())[0]?.state === "resolved");
+    const failed = await c.store.listEvents({ types: ["decision.failed"] });
+    expect(failed).toHaveLength(2);
+    expect(failed[0]?.message).toMatch(/ECONNREFUSED.*deciding again at .*\(attempt 1\)/);
+    expect(failed[1]?.message).toMatch(/\(attempt 2\)/);
+    expect(await c.store.listEvents({ types: ["decision.made"] })).toHaveLength(1);
+    expect(remediator.sideEffects).toHaveLength(1);
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.decisionRetry).toMatchObject({ attempt: 2 });
+  });
+
+  it("an enricher whose source is down: enrich.failed with the cause, retried; the alert resolving ends it", async () => {
+    const remediator = recordingRemediator();
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      enrich: [
+        {
+          name: "prometheus",
+          enrich: async () => ({ failures: ["error_rate: prometheus did not answer in 2000 ms"] }),
+        },
+      ],
+      policy: staticPolicy({ action: "none", reason: "metrics unknown: error_rate", escalate: true }),
+      decisionRetry: { initialDelay: 10, maxDelay: 20 },
+    });
+    await c.handle([alertSignal()]);
+    await eventually(async () => (await c.store.listEvents({ types: ["decision.failed"] })).length >= 2);
+    const [enrichFailed] = await c.store.listEvents({ types: ["enrich.failed"] });
+    expect(enrichFailed?.message).toBe("prometheus: error_rate: prometheus did not answer in 2000 ms");
+    expect((await c.store.listIncidents())[0]?.state).toBe("deciding");
+    await c.handle([alertSignal({ status: "resolved" })]);
+    await eventually(async () => (await c.store.listIncidents())[0]?.state === "cancelled");
+    expect(remediator.sideEffects).toHaveLength(0);
+  });
 });
 
 describe("controller: guardrails", () => {
@@ -328,6 +393,40 @@ describe("controller: guardrails", () => {
     expect(await c.store.listEvents({ types: ["remediation.started"] })).toHaveLength(0);
     const actions = await c.store.listActions({ since: "2000-01-01T00:00:00Z" });
     expect(actions.map((a) => a.outcome)).toEqual(["dry_run"]);
+  });
+
+  it("dry run sends the 'suppressed' notification (saying dry run) and runs no hook", async () => {
+    const remediator = recordingRemediator();
+    const notifier = recordingNotifier();
+    const hookCalls: string[] = [];
+    const c = controller({
+      store: memoryStore(),
+      remediate: remediator,
+      guardrails: { dryRun: true },
+      notify: [notifier],
+      hooks: [
+        {
+          name: "silence",
+          beforeRemediation: async () => {
+            hookCalls.push("before");
+            return { silence: "s-1" };
+          },
+          afterClose: async () => {
+            hookCalls.push("after");
+          },
+        },
+      ],
+    });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    await c.close();
+    expect(remediator.sideEffects).toHaveLength(0);
+    expect(hookCalls).toEqual([]);
+    expect(await c.store.listEvents({ types: ["hook.completed", "hook.failed"] })).toHaveLength(0);
+    expect(notifier.sent.map((sent) => sent.kind)).toEqual(["suppressed"]);
+    expect(notifier.sent[0]?.text).toMatch(
+      /^rollback suppressed \(dry_run\): dry run: planned, not carried out/,
+    );
   });
 
   it("refuses wildcard targets and replicas above the cap", async () => {

@@ -121,5 +121,15 @@ export const ControllerConfig = z.strictObject({
   claimTtl: DurationConfig.optional().describe(
     'With a store shared by several replicas (postgres): how long a claim on an incident lasts unless renewed; a dead replica\'s incidents are taken over after it. @default "30s"',
   ),
+  decisionRetry: z
+    .strictObject({
+      initialDelay: DurationConfig.optional().describe('@default "5s"'),
+      maxDelay: DurationConfig.optional().describe('@default "5m"'),
+      giveUpAfter: DurationConfig.optional().describe('@default "1h"'),
+    })
+    .optional()
+    .describe(
+      "A decision that came to nothing because a dependency failed (Prometheus, OPA) is made again after initialDelay, doubling up to maxDelay, while the alert fires; giveUpAfter the incident opened it is escalated with the cause.",
+    ),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

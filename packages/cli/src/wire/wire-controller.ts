@@ -99,6 +99,7 @@ export async function wireController(config: SelfhealConfig, options: WireOption
     maxPendingDeliveries: controller.maxPendingDeliveries,
     instanceId: controller.instanceId,
     claimTtl: controller.claimTtl,
+    decisionRetry: controller.decisionRetry === undefined ? undefined : definedOnly(controller.decisionRetry),
     meterProvider: telemetry?.meterProvider,
     env: options.env,
   });

@@ -12,6 +12,7 @@ import type { Instruments } from "../telemetry/instruments.js";
 import type { Mutex, Semaphore } from "../util/async.js";
 import type { Logger } from "../util/logger.js";
 import { redactDeep } from "../util/redact.js";
+import type { DecisionRetryTiming } from "./decision-retry.js";
 import type { Guardrails } from "./guardrails.js";
 import { eventId } from "./ids.js";
 
@@ -46,6 +47,10 @@ export interface RuntimeContext {
   readonly claims: Map<string, Claim>;
   /** How long a claim lasts unless renewed. */
   readonly claimTtlMs: number;
+  /** When decisions that failed for a dependency are made again. */
+  readonly decisionRetry: DecisionRetryTiming;
+  /** Run the incident again at `atMs` (epoch ms): it waits for something timed. */
+  readonly wakeAt: (incidentId: string, atMs: number) => void;
 }
 
 /** Optional fields of an audit event. */

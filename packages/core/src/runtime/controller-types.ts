@@ -63,6 +63,18 @@ export interface ControllerSettings {
    */
   readonly maxParallelDecisions?: number;
   /**
+   * A decision that comes to nothing because a dependency failed (an enricher's source such as
+   * Prometheus, or the policy: OPA unreachable or timing out) is recorded as `decision.failed`
+   * and made again after `initialDelay`, doubling up to `maxDelay`, while the alert fires; after
+   * `giveUpAfter` since the incident opened it is closed as escalated with the cause.
+   * @default { initialDelay: "5s", maxDelay: "5m", giveUpAfter: "1h" }
+   */
+  readonly decisionRetry?: {
+    readonly initialDelay?: Duration;
+    readonly maxDelay?: Duration;
+    readonly giveUpAfter?: Duration;
+  };
+  /**
    * How many webhook deliveries may wait for the store at once. Past it the webhook answers 503
    * (Alertmanager retries it) instead of queueing without bound when the store is slow.
    * @default 1000

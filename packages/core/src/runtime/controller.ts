@@ -79,6 +79,12 @@ export function createController(settings: ControllerSettings): Controller {
     stopping: stopping.signal,
     claims: new Map(),
     claimTtlMs: toMs(settings.claimTtl ?? "30s", "claimTtl"),
+    decisionRetry: {
+      initialDelayMs: toMs(settings.decisionRetry?.initialDelay ?? "5s", "decisionRetry.initialDelay"),
+      maxDelayMs: toMs(settings.decisionRetry?.maxDelay ?? "5m", "decisionRetry.maxDelay"),
+      giveUpAfterMs: toMs(settings.decisionRetry?.giveUpAfter ?? "1h", "decisionRetry.giveUpAfter"),
+    },
+    wakeAt: (incidentId, atMs) => scheduler.wakeAt(incidentId, atMs),
   };
   const scheduler = new IncidentScheduler(context);
   const stopOpenGauge = instruments.openIncidents(() => scheduler.size);

@@ -4,6 +4,7 @@ import type { Incident } from "../spec/incident.js";
 import { sleep, withTimeout } from "../util/async.js";
 import { incidentEvent, type RuntimeContext, toJson } from "./context.js";
 import { baseDecisionInput, enrich } from "./decision-input.js";
+import { dependencyFailures, retryDecision } from "./decision-retry.js";
 import { followUpDecision } from "./follow-ups.js";
 import { idempotencyKeyFor } from "./ids.js";
 import { runPolicy } from "./run-policy.js";
@@ -49,6 +50,12 @@ export function cancelResolved(context: RuntimeContext, incident: Incident): Pro
 /** Enrich, decide, check guardrails, plan; then record the action as started, or close. */
 export async function decide(context: RuntimeContext, incident: Incident): Promise<Incident | undefined> {
   if (incident.resolvedAt !== undefined) return cancelResolved(context, incident);
+  const retryAt = incident.decisionRetry === undefined ? undefined : Date.parse(incident.decisionRetry.at);
+  if (retryAt !== undefined && retryAt > context.now().getTime()) {
+    // A decision that failed for a dependency waits for its next attempt.
+    context.wakeAt(incident.id, retryAt);
+    return undefined;
+  }
   const now = context.now();
   const base = await baseDecisionInput({
     incident,
@@ -61,17 +68,20 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
   // Closing aborts calls under way; what they then answer says nothing about the incident.
   // Record nothing: the incident stays in `deciding` and is decided again after restart.
   if (context.stopping.aborted) return undefined;
-  const events: AuditEvent[] = enriched.runs.map((run) =>
-    incidentEvent(
+  const events: AuditEvent[] = enriched.runs.map((run) => {
+    if (!run.ok) {
+      context.logger.warn(`incident ${incident.id}: enricher ${run.enricher} failed: ${run.detail}`, {
+        incidentId: incident.id,
+      });
+    }
+    return incidentEvent(
       context,
       incident,
       run.ok ? "enrich.completed" : "enrich.failed",
       `${run.enricher}: ${run.detail}`,
-      {
-        data: { enricher: run.enricher, warnings: [...run.warnings] },
-      },
-    ),
-  );
+      { data: { enricher: run.enricher, warnings: [...run.warnings], failures: [...run.failures] } },
+    );
+  });
   if (enriched.stale !== undefined) {
     return close(context, incident, {
       state: "cancelled",
@@ -87,14 +97,31 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
       ? await runPolicy(context.policy, enriched.input, context.policyTimeoutMs, context.stopping)
       : { decision: fixed };
   if (context.stopping.aborted) return undefined;
-  const decision = outcome.decision;
   const policyName = fixed === undefined ? context.policy.name : "follow-up";
+  const failures = dependencyFailures(enriched.runs, outcome.failure);
+  if (outcome.decision.action === "none" && failures.length > 0) {
+    const retried = await retryDecision(context, incident, { failures, events });
+    if (retried !== undefined) return retried;
+  }
+  const decision =
+    failures.length === 0
+      ? outcome.decision
+      : {
+          ...outcome.decision,
+          reason: `${outcome.decision.reason} (decided while ${failures.map((failure) => failure.cause).join("; ")}${
+            incident.decisionRetry === undefined
+              ? ""
+              : `; after ${incident.decisionRetry.attempt + 1} attempts`
+          })`,
+        };
   const decided = { ...decision, policy: policyName, decidedAt: now.toISOString() };
   events.push(
     incidentEvent(
       context,
       incident,
-      outcome.failure === undefined ? "decision.made" : "decision.failed",
+      outcome.failure === undefined && (decision.action !== "none" || failures.length === 0)
+        ? "decision.made"
+        : "decision.failed",
       `${decision.action}: ${decision.reason}`,
       { action: decision.action, data: { decision: toJson(decided), input: toJson(enriched.input) } },
     ),

@@ -6,18 +6,22 @@ import type { Incident } from "../spec/incident.js";
 import type { Store } from "../spec/store.js";
 import { withTimeout } from "../util/async.js";
 
+/** How one enricher's run went. `failures` are its dependencies' failures (or its own throw). */
+export interface EnricherRun {
+  readonly enricher: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly warnings: readonly string[];
+  readonly failures: readonly string[];
+}
+
 /** What enriching an incident found, and what went wrong on the way. */
 export interface EnrichedInput {
   readonly input: DecisionInput;
   /** Set when an enricher found that the alert's condition no longer holds. */
   readonly stale?: { readonly enricher: string; readonly reason: string };
   /** One entry per enricher run, for the audit trail. */
-  readonly runs: readonly {
-    readonly enricher: string;
-    readonly ok: boolean;
-    readonly detail: string;
-    readonly warnings: readonly string[];
-  }[];
+  readonly runs: readonly EnricherRun[];
 }
 
 /** The input before any enricher ran: the alert, the incident, the history and the time. */
@@ -93,7 +97,7 @@ export async function enrich(options: {
   readonly signal: AbortSignal;
 }): Promise<EnrichedInput> {
   let input = options.base;
-  const runs: EnrichedInput["runs"][number][] = [];
+  const runs: EnricherRun[] = [];
   for (const enricher of options.enrichers) {
     const timeoutMs = enricher.timeoutMs ?? 5000;
     let found: Enrichment;
@@ -105,7 +109,8 @@ export async function enrich(options: {
         options.signal,
       );
     } catch (error) {
-      runs.push({ enricher: enricher.name, ok: false, detail: describeError(error), warnings: [] });
+      const detail = describeError(error);
+      runs.push({ enricher: enricher.name, ok: false, detail, warnings: [], failures: [detail] });
       continue;
     }
     const merged = DecisionInput.safeParse(merge(input, enricher.name, found));
@@ -117,11 +122,19 @@ export async function enrich(options: {
         ok: false,
         detail: `returned facts that do not fit the input${where}`,
         warnings: [],
+        failures: [],
       });
       continue;
     }
     input = merged.data;
-    runs.push({ enricher: enricher.name, ok: true, detail: "ok", warnings: found.warnings ?? [] });
+    const failures = found.failures ?? [];
+    runs.push({
+      enricher: enricher.name,
+      ok: failures.length === 0,
+      detail: failures.length === 0 ? "ok" : failures.join("; "),
+      warnings: found.warnings ?? [],
+      failures,
+    });
     if (found.stale !== undefined)
       return { input, stale: { enricher: enricher.name, reason: found.stale.reason }, runs };
   }

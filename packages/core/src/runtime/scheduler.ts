@@ -49,6 +49,20 @@ export class IncidentScheduler {
     this.waiting.set(incidentId, timer);
   }
 
+  /** Run the incident again at `atMs` (a decision retry); an earlier wake-up already set wins. */
+  wakeAt(incidentId: string, atMs: number): void {
+    if (this.waiting.has(incidentId) || this.context.stopping.aborted) return;
+    const timer = setTimeout(
+      () => {
+        this.waiting.delete(incidentId);
+        this.schedule(incidentId);
+      },
+      Math.max(0, atMs - this.context.now().getTime()),
+    );
+    timer.unref();
+    this.waiting.set(incidentId, timer);
+  }
+
   /** Whether this controller runs or waits on the incident. */
   knows(incidentId: string): boolean {
     return this.running.has(incidentId) || this.waiting.has(incidentId);

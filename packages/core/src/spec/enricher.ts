@@ -19,8 +19,15 @@ export interface Enrichment {
    * as stale and nothing is done. A webhook is a trigger to look, not a command.
    */
   readonly stale?: { readonly reason: string };
-  /** Problems met on the way (a query that failed); recorded in the audit trail. */
+  /** Problems met on the way (a query that returned nothing usable); recorded in the audit trail. */
   readonly warnings?: readonly string[];
+  /**
+   * A dependency the enricher needs failed (Prometheus unreachable, a 5xx, a timeout): what it
+   * would have added is unknown because of an outage, not because it does not exist. The run is
+   * recorded as `enrich.failed` with these causes, counted, logged at warn, and when the policy
+   * then decides nothing the incident is decided again later, while its alert still fires.
+   */
+  readonly failures?: readonly string[];
 }
 
 /**

@@ -134,6 +134,14 @@ export const Incident = z.object({
   suppression: z.object({ reason: SuppressionReason, detail: z.string() }).optional(),
   /** Why it was closed, in words (for `cancelled`, `escalated`, `no_action`, `failed`). */
   closeReason: z.string().optional(),
+  /**
+   * Set while a decision that failed for a dependency (an enricher's source or the policy
+   * unreachable) waits to be made again: the attempt that failed, when the next one is due, and
+   * why it failed.
+   */
+  decisionRetry: z
+    .object({ attempt: z.number().int().positive(), at: Timestamp, cause: z.string() })
+    .optional(),
   /** Deadline of verification, fixed when verification starts so a restart keeps it. */
   verifyDeadline: Timestamp.optional(),
   /** Anything else worth keeping, under a key named after who wrote it. */

@@ -41,6 +41,11 @@ export interface Instruments {
    * resolution in `selfheal_mttr_seconds` when given.
    */
   incidentClosed(state: string, mttrSeconds?: number): void;
+  /**
+   * Count a dependency that failed while an incident was decided:
+   * `selfheal_decision_failures_total{dependency}` (an enricher's name, or `policy`).
+   */
+  decisionFailed(dependency: string): void;
   /** Count a received signal: `selfheal_signals_total{source, disposition}`. */
   signalReceived(source: string, disposition: SignalDisposition): void;
   /**
@@ -98,6 +103,10 @@ export function createInstruments(options: InstrumentsOptions = {}): Instruments
       "Signals received, by source and disposition (opened an incident, folded into one, duplicate, unmatched).",
     unit: "{signal}",
   });
+  const decisionFailures = meter.createCounter("selfheal_decision_failures_total", {
+    description: "Dependencies (enrichers' sources, the policy) that failed while an incident was decided.",
+    unit: "{failure}",
+  });
   const openGauge = meter.createObservableGauge("selfheal_open_incidents", {
     description: "Incidents open now (not in a closed state).",
     unit: "{incident}",
@@ -115,6 +124,9 @@ export function createInstruments(options: InstrumentsOptions = {}): Instruments
       if (mttrSeconds !== undefined && Number.isFinite(mttrSeconds) && mttrSeconds >= 0) {
         mttr.record(mttrSeconds, { state });
       }
+    },
+    decisionFailed(dependency) {
+      decisionFailures.add(1, { dependency });
     },
     signalReceived(source, disposition) {
       signals.add(1, { source, disposition });
