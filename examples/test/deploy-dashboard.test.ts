@@ -143,18 +143,26 @@ describe("the Grafana dashboard", () => {
     );
 
     const token = "test-token-not-a-secret";
+    const facts = staticEnricher({
+      metrics: { error_rate: 0.3, restart_count: 5, cpu_usage: 0.95 },
+      current_replicas: 2,
+      max_replicas: 4,
+      deployment: { previous_image: "registry.example.com/checkout:v1.1.0" },
+    });
     const remediator = recordingRemediator();
     const controller = createController({
       sources: [alertmanagerWebhook({ auth: { bearer: token } })],
       // Metrics a Prometheus enricher would read: enough for the built-in policy to act on both
       // HighErrorRate (rollback) and HighCPU (scale up).
+      // payments' metrics source is down: its decision fails and is retried (a decision failure).
       enrich: [
-        staticEnricher({
-          metrics: { error_rate: 0.3, restart_count: 5, cpu_usage: 0.95 },
-          current_replicas: 2,
-          max_replicas: 4,
-          deployment: { previous_image: "registry.example.com/checkout:v1.1.0" },
-        }),
+        {
+          name: "prometheus",
+          enrich: async (options) =>
+            options.incident.service === "payments"
+              ? { failures: ["error_rate: prometheus did not answer in 2000 ms"] }
+              : facts.enrich(options),
+        },
       ],
       policy: builtinPolicy(),
       remediate: remediator,
@@ -186,7 +194,24 @@ describe("the Grafana dashboard", () => {
         },
       ],
     });
-    for (const payload of [example, highCpu]) {
+    const paymentsDown = structuredClone(example);
+    Object.assign(paymentsDown, {
+      groupKey: '{}/{service="payments"}:{alertname="HighErrorRate"}',
+      groupLabels: { alertname: "HighErrorRate" },
+      commonLabels: { alertname: "HighErrorRate", service: "payments", severity: "critical" },
+      alerts: [
+        {
+          status: "firing",
+          labels: { alertname: "HighErrorRate", service: "payments", severity: "critical" },
+          annotations: {},
+          startsAt: "2026-08-20T10:17:00.000Z",
+          endsAt: "0001-01-01T00:00:00Z",
+          generatorURL: "",
+          fingerprint: "fedcba9876543210",
+        },
+      ],
+    });
+    for (const payload of [example, highCpu, paymentsDown]) {
       const response = await fetch(`${url}/webhook/alertmanager`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
