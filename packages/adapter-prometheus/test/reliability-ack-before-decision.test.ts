@@ -51,9 +51,11 @@ it("a delivery is answered 2xx while its decision is still pending; the decision
   });
   const { url } = await controller.listen({ port: 0, host: "127.0.0.1" });
 
-  // The policy cannot answer before `release`, so this answer came before the decision.
+  // The policy cannot answer before `release`, so this answer came before the decision. An
+  // acknowledgement that waited for the decision would never come: the request gives up.
   const answer = await fetch(`${url}/webhook`, {
     method: "POST",
+    signal: AbortSignal.timeout(20_000),
     headers: { "content-type": "application/json" },
     body: JSON.stringify(
       firingPayload({
