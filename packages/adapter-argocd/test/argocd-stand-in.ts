@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -8,8 +8,19 @@ import { type ArgocdSwaggerOperation, argocdSwaggerChecker } from "../src/testin
 // (method + path template, declared query parameters, body schema) and every answer it sends
 // against the schema of that status; whatever does not match is a problem that fails the test.
 
-const swaggerUrl = new URL("../../../../shared/contracts/argocd-swagger.json", import.meta.url);
-const swagger = argocdSwaggerChecker(JSON.parse(readFileSync(swaggerUrl, "utf8")));
+const swagger = argocdSwaggerChecker(JSON.parse(readFileSync(contractFile("argocd-swagger.json"), "utf8")));
+
+/**
+ * A file of `shared/contracts/`, the folder beside the repository: found upwards from here, so
+ * the tests run in a checkout at `/work/main` as well as in a worktree one level deeper.
+ */
+function contractFile(name: string): URL {
+  for (let up = "../../../../"; up.length < 40; up += "../") {
+    const candidate = new URL(`${up}shared/contracts/${name}`, import.meta.url);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`shared/contracts/${name} not found above ${import.meta.url}`);
+}
 
 /** A request the stand-in accepted, as a handler sees it. */
 export interface StandInRequest {

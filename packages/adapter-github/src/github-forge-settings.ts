@@ -1,6 +1,6 @@
-import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/rest";
 import { BadInputError } from "@selfheal/core";
+import { appInstallationClient } from "./app-installation-client.js";
 
 /** A personal access token or an installation token (`ghp_…`, `github_pat_…`, `ghs_…`). */
 export interface GithubTokenAuth {
@@ -9,8 +9,9 @@ export interface GithubTokenAuth {
 }
 
 /**
- * A GitHub App installation. Installation tokens are minted (and renewed before they expire)
- * by `@octokit/auth-app` from a JWT signed with the app's private key.
+ * A GitHub App installation. Installation tokens are minted by `@octokit/auth-app` from a JWT
+ * signed with the app's private key, renewed a minute before their `expires_at`, and minted again
+ * when GitHub answers 401 to one (the call is then sent once more).
  */
 export interface GithubAppAuth {
   /** The app's id (its settings page, "App ID"); the JWT's issuer. */
@@ -126,9 +127,10 @@ function createClient(settings: GithubForgeSettings, fail: (message: string) => 
     return new Octokit({ ...common, auth: auth.token });
   }
   if (!auth.privateKey.includes("PRIVATE KEY")) throw fail("auth.privateKey must be a PEM private key");
-  return new Octokit({
+  return appInstallationClient({
     ...common,
-    authStrategy: createAppAuth,
-    auth: { appId: auth.appId, privateKey: auth.privateKey, installationId: auth.installationId },
+    appId: auth.appId,
+    privateKey: auth.privateKey,
+    installationId: auth.installationId,
   });
 }

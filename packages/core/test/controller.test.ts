@@ -52,7 +52,7 @@ afterEach(async () => {
 
 describe("controller: at-least-once delivery", () => {
   it("3 identical deliveries one after another → 1 incident, 1 action", async () => {
-    const remediator = recordingRemediator();
+    const remediator = recordingRemediator({ failOnDoubleApply: true });
     const c = controller({ store: memoryStore(), remediate: remediator });
     const signal = alertSignal();
     const dispositions = [];
@@ -61,12 +61,13 @@ describe("controller: at-least-once delivery", () => {
     expect(dispositions).toEqual(["opened", "duplicate", "duplicate"]);
     expect(await c.store.listIncidents()).toHaveLength(1);
     expect(remediator.sideEffects).toHaveLength(1);
+    expect(remediator.applies).toHaveLength(1);
     const [incident] = await c.store.listIncidents();
     expect(incident?.state).toBe("resolved");
   });
 
   it("3 identical deliveries at once → 1 incident, 1 action", async () => {
-    const remediator = recordingRemediator();
+    const remediator = recordingRemediator({ failOnDoubleApply: true });
     const dir = await scratchDir();
     const c = controller({ store: fileStore(dir), remediate: remediator });
     const signal = alertSignal();
@@ -79,7 +80,7 @@ describe("controller: at-least-once delivery", () => {
         .sort(),
     ).toEqual(["duplicate", "duplicate", "opened"]);
     expect(await c.store.listIncidents()).toHaveLength(1);
-    expect(remediator.sideEffects).toHaveLength(1);
+    expect(remediator.applies).toHaveLength(1);
     const started = await c.store.listEvents({ types: ["remediation.started"] });
     expect(started).toHaveLength(1);
   });

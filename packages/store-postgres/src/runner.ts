@@ -71,6 +71,23 @@ export class StoreOutcomeUnknownError extends StoreError {
 
 export function createRunner(config: PostgresConfig): Runner {
   const { pool, name, writeRetries } = config;
+  // Connections that already have the listener below (the pool hands the same ones out again).
+  const heard = new WeakSet<Connection>();
+
+  /**
+   * A connection from the pool that cannot end the process. One the server terminates while it
+   * is checked out (pg_terminate_backend, a failover) fails its query and then also emits
+   * 'error'; the pool listens only to idle connections, and an unheard 'error' is an uncaught
+   * exception. The failed query is what the caller handles; the event adds nothing.
+   */
+  const checkout = async (): Promise<Connection> => {
+    const connection = await pool.connect();
+    if (!heard.has(connection)) {
+      heard.add(connection);
+      connection.on("error", ignoreError);
+    }
+    return connection;
+  };
 
   const fail = (operation: string, cause: unknown): Error => {
     if (SelfHealError.isInstance(cause)) return cause;
@@ -109,7 +126,7 @@ export function createRunner(config: PostgresConfig): Runner {
     body: (connection: Connection) => Promise<T>,
     sentMeansUnknown: boolean,
   ): Promise<T> => {
-    const connection = await pool.connect();
+    const connection = await checkout();
     try {
       const result = await body(connection);
       connection.release();
@@ -140,7 +157,7 @@ export function createRunner(config: PostgresConfig): Runner {
     statement: (operation, body) => attempt(operation, writeRetries, () => onConnection(body, true)),
     transaction: (operation, body) =>
       attempt(operation, writeRetries, async () => {
-        const connection = await pool.connect();
+        const connection = await checkout();
         let committing = false;
         try {
           await connection.query("BEGIN");
@@ -164,6 +181,8 @@ export function createRunner(config: PostgresConfig): Runner {
       }),
   };
 }
+
+function ignoreError(): void {}
 
 function codeOf(error: unknown): string {
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;

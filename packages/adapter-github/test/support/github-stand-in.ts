@@ -22,6 +22,12 @@ export interface StandInOptions {
   readonly tokens?: readonly string[];
   readonly app?: StandInApp;
   /**
+   * Lifetime of each minted installation token (its `expires_at`); past it the token is
+   * answered 401 "Bad credentials", as GitHub does.
+   * @default 3_600_000
+   */
+  readonly tokenLifetimeMs?: number;
+  /**
    * Bare repository (the one a test git server serves) that holds the stand-in's refs, commits
    * and trees, so the API and git see one repository, as on GitHub.
    * @default an in-memory repository with one commit on `main`
@@ -47,6 +53,8 @@ export interface GithubStandIn {
   readonly calls: readonly RecordedCall[];
   /** Tokens minted for the GitHub App. */
   readonly minted: readonly string[];
+  /** Expire every installation token minted so far, now (they are answered 401 from here on). */
+  expireMinted(): void;
   /** Answer the next call of `operationId` with `response` (checked against the spec too). Must be used. */
   failNext(operationId: string, response: StandInResponse): void;
   /** `operationId` must be called at least `times` times before `close`. */
@@ -73,6 +81,8 @@ export async function startGithubStandIn(options: StandInOptions = {}): Promise<
   const violations: string[] = [];
   const accepted = new Set(options.tokens ?? []);
   const minted: string[] = [];
+  // When each minted token stops being accepted (monotonic milliseconds).
+  const expiry = new Map<string, number>();
   const injected = new Map<string, StandInResponse[]>();
   const expected = new Map<string, number>();
   let apiUrl = "";
@@ -178,6 +188,8 @@ export async function startGithubStandIn(options: StandInOptions = {}): Promise<
 
   function authorized(authorization: string): boolean {
     const [scheme, credential] = authorization.split(" ");
+    const expiresAt = expiry.get(credential ?? "");
+    if (expiresAt !== undefined && performance.now() >= expiresAt) return false;
     return /^(token|bearer)$/i.test(scheme ?? "") && accepted.has(credential ?? "");
   }
 
@@ -192,15 +204,17 @@ export async function startGithubStandIn(options: StandInOptions = {}): Promise<
       return { status: 404, body: errorBody("Not Found") };
     }
     const token = `ghs_${randomBytes(18).toString("hex")}`;
+    const lifetimeMs = options.tokenLifetimeMs ?? 3_600_000;
     accepted.add(token);
     minted.push(token);
+    expiry.set(token, performance.now() + lifetimeMs);
     const example = context.example(operation, 201);
     return {
       status: 201,
       body: {
         ...example,
         token,
-        expires_at: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+        expires_at: new Date(Date.now() + lifetimeMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
       },
     };
   }
@@ -246,6 +260,9 @@ export async function startGithubStandIn(options: StandInOptions = {}): Promise<
     model,
     calls,
     minted,
+    expireMinted() {
+      for (const token of minted) expiry.set(token, Number.NEGATIVE_INFINITY);
+    },
     failNext(operationId, response) {
       injected.set(operationId, [...(injected.get(operationId) ?? []), response]);
     },

@@ -21,21 +21,8 @@ export async function act(context: RuntimeContext, current: Incident): Promise<I
     );
   }
   const keyFields = { action: plan.action, idempotencyKey: plan.idempotencyKey };
-  const kill = await context.guardrails.killSwitch();
-  if (kill !== undefined) {
-    return close(context, incident, {
-      state: "suppressed",
-      reason: `${plan.action} stopped before its side effect (kill_switch): ${kill}`,
-      suppression: { reason: "kill_switch", detail: kill },
-      events: [
-        incidentEvent(context, incident, "remediation.cancelled", `not carried out: ${kill}`, keyFields),
-        incidentEvent(context, incident, "guardrail.suppressed", `kill_switch: ${kill}`, {
-          ...keyFields,
-          data: { reason: "kill_switch", detail: kill },
-        }),
-      ],
-    });
-  }
+  const stopped = await stopIfKilled(context, incident, keyFields);
+  if (stopped !== undefined) return stopped;
   const before = await beforeRemediation(context, incident, plan);
   if (before.events.length > 0) {
     const { hooks, events } = before;
@@ -50,6 +37,10 @@ export async function act(context: RuntimeContext, current: Incident): Promise<I
   let failure: unknown;
   // apply is idempotent on the plan's key, so a retryable failure may simply be tried again.
   for (let attempt = 1; attempt <= 3; attempt++) {
+    // Read again right before each side effect: hooks and retry pauses take seconds, and an
+    // operator who pulls the switch meanwhile must stop this apply, not only the next incident.
+    const killed = await stopIfKilled(context, incident, keyFields, attempt > 1 ? failure : undefined);
+    if (killed !== undefined) return killed;
     try {
       outcome = await withTimeout(`${remediator.name}.apply`, remediator.timeoutMs ?? 300_000, (signal) =>
         remediator.apply({ incident, plan, signal }),
@@ -212,6 +203,37 @@ export async function awaitMerge(context: RuntimeContext, incident: Incident): P
       ),
     ]),
   );
+}
+
+/**
+ * Close the incident as suppressed, with `remediation.cancelled`, when the kill switch is on;
+ * `undefined` when it is off and the side effect may go ahead. `failed` is the failure of the
+ * attempt before, when this check comes before a retry: that attempt is said, not hidden.
+ */
+async function stopIfKilled(
+  context: RuntimeContext,
+  incident: Incident,
+  keyFields: { readonly action: Decision["action"]; readonly idempotencyKey: string },
+  failed?: unknown,
+): Promise<Incident | undefined> {
+  const kill = await context.guardrails.killSwitch();
+  if (kill === undefined) return undefined;
+  const what =
+    failed === undefined
+      ? "not carried out"
+      : `not tried again after a failed attempt (${describeError(failed)})`;
+  return close(context, incident, {
+    state: "suppressed",
+    reason: `${keyFields.action} stopped before its side effect (kill_switch): ${kill}`,
+    suppression: { reason: "kill_switch", detail: kill },
+    events: [
+      incidentEvent(context, incident, "remediation.cancelled", `${what}: ${kill}`, keyFields),
+      incidentEvent(context, incident, "guardrail.suppressed", `kill_switch: ${kill}`, {
+        ...keyFields,
+        data: { reason: "kill_switch", detail: kill },
+      }),
+    ],
+  });
 }
 
 function findRemediator(

@@ -30,18 +30,37 @@ export function staticEnricher(enrichment: Enrichment, name = "static"): Enriche
   return { name, enrich: async () => enrichment };
 }
 
+/** One call of a `recordingRemediator`'s `apply`. */
+export interface RecordedApply {
+  readonly idempotencyKey: string;
+  readonly incidentId: string;
+  /** Whether earlier work with the same key was found (so no new side effect was made). */
+  readonly reused: boolean;
+}
+
 /** What a `recordingRemediator` did, for assertions. */
 export interface RecordingRemediator extends Remediator {
   /** Idempotency keys of the side effects actually made, in order. Twice the same key is a bug. */
   readonly sideEffects: string[];
+  /**
+   * Every call of `apply`, in order, including the ones that found earlier work: a second apply
+   * of the same plan shows up here even though it made no second side effect.
+   */
+  readonly applies: RecordedApply[];
   /** Every plan made (planning writes nothing). */
   readonly plans: RemediationPlan[];
+  /** How many times `apply` was called with this idempotency key. */
+  appliesOf(idempotencyKey: string): number;
 }
 
 /**
  * A remediator that "changes" nothing but a list: each apply records one side effect, unless
  * earlier work with the same idempotency key exists, which it returns as `reused`. The
  * reference for what every remediator must do.
+ *
+ * Every call is kept in `applies`, so a test sees a second apply of the same plan instead of
+ * having it absorbed; with `failOnDoubleApply` that second call throws, for tests in which the
+ * controller must never apply a plan twice (no crash, no takeover in between).
  */
 export function recordingRemediator(
   settings: {
@@ -50,16 +69,26 @@ export function recordingRemediator(
     /** Called inside apply, before the side effect is recorded (to block, throw, or observe). */
     readonly beforeApply?: (plan: RemediationPlan) => Promise<void> | void;
     readonly outcome?: Partial<RemediationOutcome>;
+    /**
+     * Throw (a non-retryable error) on a second `apply` with an idempotency key already applied.
+     * @default false
+     */
+    readonly failOnDoubleApply?: boolean;
   } = {},
 ): RecordingRemediator {
   const name = settings.name ?? "recording";
   const sideEffects: string[] = [];
+  const applies: RecordedApply[] = [];
   const plans: RemediationPlan[] = [];
   return {
     name,
     actions: settings.actions ?? ["rollback", "scale_up"],
     sideEffects,
+    applies,
     plans,
+    appliesOf(idempotencyKey) {
+      return applies.filter((call) => call.idempotencyKey === idempotencyKey).length;
+    },
     async plan({ incident, decision, idempotencyKey }) {
       const plan: RemediationPlan = {
         idempotencyKey,
@@ -80,8 +109,16 @@ export function recordingRemediator(
       return plan;
     },
     async apply({ plan }) {
-      if (sideEffects.includes(plan.idempotencyKey))
+      const reused = sideEffects.includes(plan.idempotencyKey);
+      applies.push({ idempotencyKey: plan.idempotencyKey, incidentId: plan.incidentId, reused });
+      if (reused) {
+        if (settings.failOnDoubleApply === true) {
+          throw new Error(
+            `${name}: apply called again for ${plan.idempotencyKey} (incident ${plan.incidentId}), already applied`,
+          );
+        }
         return { status: "applied", reused: true, revision: `rev-${plan.idempotencyKey}` };
+      }
       await settings.beforeApply?.(plan);
       sideEffects.push(plan.idempotencyKey);
       return {
