@@ -68,29 +68,29 @@ config_problems contains sprintf("unknown setting %s", [key]) if {
 	not key in object.keys(defaults)
 }
 
-config_problems contains sprintf("%s must be a finite number, got %v", [key, value]) if {
+config_problems contains sprintf("%s must be a finite number, got %s", [key, json.marshal(value)]) if {
 	some key in ["errorRateThreshold", "cpuThreshold"]
 	value := settings[key]
 	not is_number(value)
 }
 
-config_problems contains sprintf("restartThreshold must be a finite number or false, got %v", [value]) if {
+config_problems contains sprintf("restartThreshold must be a finite number or false, got %s", [json.marshal(value)]) if {
 	value := settings.restartThreshold
 	value != false
 	not is_number(value)
 }
 
-config_problems contains sprintf("maxRollbacks must be an integer ≥ 0, got %v", [value]) if {
+config_problems contains sprintf("maxRollbacks must be an integer ≥ 0, got %s", [json.marshal(value)]) if {
 	value := settings.maxRollbacks
 	not whole_at_least(value, 0)
 }
 
-config_problems contains sprintf("rollbackWindowMs must be a positive number, got %v", [value]) if {
+config_problems contains sprintf("rollbackWindowMs must be a positive number, got %s", [json.marshal(value)]) if {
 	value := settings.rollbackWindowMs
 	not positive(value)
 }
 
-config_problems contains sprintf("scaleStep must be an integer ≥ 1, got %v", [value]) if {
+config_problems contains sprintf("scaleStep must be an integer ≥ 1, got %s", [json.marshal(value)]) if {
 	value := settings.scaleStep
 	not whole_at_least(value, 1)
 }
@@ -158,6 +158,12 @@ alertname := name if {
 }
 
 no_action(reason, escalate) := {"action": "none", "params": {}, "reason": reason, "escalate": escalate}
+
+# A number as the built-in policy writes it (JavaScript's Number#toString), which is how the
+# client's JSON wrote it: OPA keeps a number's JSON text. Not sprintf's %v, which formats through
+# Go's float64: 1e-7 becomes 1e-07 and 0.00001 becomes 1e-05 (found by the corpus agreement test).
+# Counts OPA computes itself (integers) print the same either way.
+num(x) := json.marshal(x)
 
 # --- HighErrorRate: roll back -------------------------------------------------------------------
 
@@ -236,19 +242,19 @@ must_exceed := "both must exceed their threshold" if {
 	restarts_needed
 } else := "the error rate must exceed its threshold"
 
-measured := sprintf("error rate %v (threshold %v) and %v restarts (threshold %v)", [
-	input.metrics.error_rate, error_rate_threshold,
-	input.metrics.restart_count, restart_threshold,
+measured := sprintf("error rate %s (threshold %s) and %s restarts (threshold %s)", [
+	num(input.metrics.error_rate), num(error_rate_threshold),
+	num(input.metrics.restart_count), num(restart_threshold),
 ]) if {
 	restarts_needed
-} else := sprintf("error rate %v (threshold %v)", [input.metrics.error_rate, error_rate_threshold])
+} else := sprintf("error rate %s (threshold %s)", [num(input.metrics.error_rate), num(error_rate_threshold)])
 
-exceeded := sprintf("error rate %v > %v and %v restarts > %v", [
-	input.metrics.error_rate, error_rate_threshold,
-	input.metrics.restart_count, restart_threshold,
+exceeded := sprintf("error rate %s > %s and %s restarts > %s", [
+	num(input.metrics.error_rate), num(error_rate_threshold),
+	num(input.metrics.restart_count), num(restart_threshold),
 ]) if {
 	restarts_needed
-} else := sprintf("error rate %v > %v", [input.metrics.error_rate, error_rate_threshold])
+} else := sprintf("error rate %s > %s", [num(input.metrics.error_rate), num(error_rate_threshold)])
 
 # Entries exactly at the window's start are outside; entries after input.now (clock skew) count.
 recent_rollbacks := count([entry |
@@ -291,24 +297,24 @@ scale_up_decision := d if {
 	d := no_action("cannot decide on scale_up: metric unknown: cpu_usage", true)
 } else := d if {
 	input.metrics.cpu_usage <= cpu_threshold
-	d := no_action(sprintf("cpu usage %v ≤ %v: no scale-up", [input.metrics.cpu_usage, cpu_threshold]), false)
+	d := no_action(sprintf("cpu usage %s ≤ %s: no scale-up", [num(input.metrics.cpu_usage), num(cpu_threshold)]), false)
 } else := d if {
 	count(missing_replica_facts) > 0
 	names := concat(", ", missing_replica_facts)
 	d := no_action(sprintf("%s, but cannot scale up: unknown %s", [cpu_exceeded, names]), true)
 } else := d if {
 	input.current_replicas >= input.max_replicas
-	d := no_action(sprintf("%s, but already at max replicas (%v)", [cpu_exceeded, input.max_replicas]), true)
+	d := no_action(sprintf("%s, but already at max replicas (%s)", [cpu_exceeded, num(input.max_replicas)]), true)
 } else := d if {
 	replicas := min([input.max_replicas, input.current_replicas + scale_step])
-	text := sprintf("%s: scale from %v to %v replicas (max %v)", [
-		cpu_exceeded, input.current_replicas,
-		replicas, input.max_replicas,
+	text := sprintf("%s: scale from %s to %s replicas (max %s)", [
+		cpu_exceeded, num(input.current_replicas),
+		num(replicas), num(input.max_replicas),
 	])
 	d := {"action": "scale_up", "params": {"replicas": replicas}, "reason": text, "escalate": false}
 }
 
-cpu_exceeded := sprintf("cpu usage %v > %v", [input.metrics.cpu_usage, cpu_threshold])
+cpu_exceeded := sprintf("cpu usage %s > %s", [num(input.metrics.cpu_usage), num(cpu_threshold)])
 
 missing_replica_facts := [name |
 	some name in ["current_replicas", "max_replicas"]

@@ -4527,7 +4527,55 @@ test_missing_metrics_a_very_small_error_rate_is_known if {
 	is_string(d.reason)
 	d.action == "none"
 	d.escalate == false
-	indexof(d.reason, "both must exceed their threshold to roll back") >= 0
+	indexof(d.reason, "error rate 1e-7 (threshold 0.05) and 9 restarts (threshold 3): both must exceed") >= 0
+	is_object(d.params)
+}
+
+# metrics: an error rate of 0.00001 is written as JavaScript writes it
+test_metrics_an_error_rate_of_0_00001_is_written_as_javascript_writes_it if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "HighErrorRate",
+				"severity": "critical",
+				"service": "checkout",
+				"namespace": "shop",
+			},
+			"annotations": {
+				"summary": "HighErrorRate on checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "3f2a9c1d0e8b7a65",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-higherrorrate-0001",
+			"key": "checkout/HighErrorRate",
+			"alertname": "HighErrorRate",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {
+			"error_rate": 0.00001,
+			"restart_count": 9,
+		},
+		"current_replicas": 3,
+		"max_replicas": 10,
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+		},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == false
+	indexof(d.reason, "error rate 0.00001 (threshold 0.05)") >= 0
 	is_object(d.params)
 }
 
