@@ -32,6 +32,12 @@ export interface OpaPolicySettings {
    */
   readonly dispatcher?: Dispatcher;
   /**
+   * Certificate authorities (PEM) to trust for an `https://` URL, instead of Node's bundled ones:
+   * an OPA whose certificate a private CA signed. Not together with `dispatcher`.
+   * @default Node's bundled CAs
+   */
+  readonly ca?: string | readonly string[];
+  /**
    * Time limit of one decision in milliseconds, retries included. Keep it below the controller's
    * `policyTimeout` so the reason recorded is this adapter's, not a bare timeout.
    * @default 2000
@@ -102,6 +108,7 @@ export function opaPolicy(settings: OpaPolicySettings): OpaPolicy {
     url: settings.url,
     token: settings.token,
     dispatcher: settings.dispatcher,
+    ca: settings.ca,
     timeoutMs,
     retries,
     retryDelayMs,

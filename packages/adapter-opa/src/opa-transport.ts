@@ -6,6 +6,7 @@ export interface OpaTransportSettings {
   readonly url: string;
   readonly token?: string | undefined;
   readonly dispatcher?: Dispatcher | undefined;
+  readonly ca?: string | readonly string[] | undefined;
   readonly timeoutMs: number;
   readonly retries: number;
   readonly retryDelayMs: number;
@@ -61,7 +62,15 @@ export function opaTransport(settings: OpaTransportSettings): OpaTransport {
   const origin = base.origin;
   const basePath = base.pathname.replace(/\/+$/, "");
   const safeUrl = redact(`${origin}${basePath}`);
-  const owned = settings.dispatcher === undefined ? new Pool(origin, { connections: 16 }) : undefined;
+  if (settings.ca !== undefined && settings.dispatcher !== undefined) {
+    throw new BadInputError("opa: give either ca or dispatcher (then configure the CA in the dispatcher)", {
+      adapter: "opa",
+      path: "ca",
+    });
+  }
+  const connect = settings.ca === undefined ? {} : { connect: { ca: [settings.ca].flat() } };
+  const owned =
+    settings.dispatcher === undefined ? new Pool(origin, { connections: 16, ...connect }) : undefined;
   const dispatcher: Dispatcher = settings.dispatcher ?? (owned as Pool);
   const headers: Record<string, string> = { accept: "application/json" };
   if (settings.token !== undefined && settings.token !== "") {

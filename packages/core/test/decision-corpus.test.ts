@@ -5,12 +5,12 @@ import { Decision, DecisionInput, decideBuiltin, JsonObject } from "../src/index
 
 /** Settings a case decides under: the built-in policy's, the same keys as the Rego's `data.selfheal.config`. */
 const CaseSettings = z.strictObject({
-  errorRateThreshold: z.number().optional(),
-  restartThreshold: z.union([z.number(), z.literal(false)]).optional(),
-  cpuThreshold: z.number().optional(),
-  maxRollbacks: z.number().optional(),
-  rollbackWindowMs: z.number().optional(),
-  scaleStep: z.number().optional(),
+  errorRateThreshold: z.number().exactOptional(),
+  restartThreshold: z.union([z.number(), z.literal(false)]).exactOptional(),
+  cpuThreshold: z.number().exactOptional(),
+  maxRollbacks: z.number().exactOptional(),
+  rollbackWindowMs: z.number().exactOptional(),
+  scaleStep: z.number().exactOptional(),
 });
 
 /**
