@@ -1,7 +1,7 @@
 import { makeDecisionInput } from "@selfheal/core/testing";
 import { Agent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
-import { type OpaPolicy, type OpaPolicySettings, opaPolicy } from "../src/index.js";
+import { type OpaPolicy, type OpaPolicySettings, type OpaTiming, opaPolicy } from "../src/index.js";
 import {
   opaGate,
   type RunningOpa,
@@ -221,6 +221,18 @@ describe.skipIf(gate.skip)(`opaPolicy against a real OPA${gate.skip ? ` (${gate.
       expect(decision).toMatchObject({ action: "none", escalate: true });
       expect(decision.reason).toContain("cancelled by the caller before OPA answered");
     });
+  });
+
+  it("onTiming reports OPA's own handler time beside the client's", async () => {
+    const server = await opa();
+    const timings: OpaTiming[] = [];
+    const policy = client(server.url, { onTiming: (timing) => void timings.push(timing) });
+    expect((await policy.decide(input, call())).action).toBe("rollback");
+    expect(timings).toHaveLength(1);
+    const [timing] = timings;
+    expect(timing?.attempts).toBe(1);
+    expect(timing?.serverMs).toBeGreaterThan(0);
+    expect(timing?.totalMs).toBeGreaterThan(timing?.serverMs ?? Number.POSITIVE_INFINITY);
   });
 
   it("goes through an injected dispatcher and leaves it open on close()", async () => {
