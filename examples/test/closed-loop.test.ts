@@ -214,7 +214,8 @@ describe.skipIf(skip)("the closed loop with real Prometheus, Alertmanager, git a
         ]);
         expect(trail.incident.state).toBe("resolved");
         const made = trail.events.find((event) => event.type === "decision.made");
-        const decision = (made?.data as { decision?: { policy?: string; decision_id?: string } }).decision;
+        const recorded = made?.data as { decision?: { policy?: string; decision_id?: string } } | undefined;
+        const decision = recorded?.decision;
         expect(decision?.policy).toBe("opa:selfheal/decision");
         // The audit trail leads to OPA's decision log.
         expect(server.log()).toContain(decision?.decision_id ?? "no decision_id recorded");

@@ -26,7 +26,9 @@ function parseResults(stdout: string): OpaTestResult[] {
 
 it("scripts/go-tools.sh builds the OPA version the tests look for", async () => {
   const script = await readFile(goTools, "utf8");
-  expect(script).toContain(`"opa|${opaVersion}|github.com/open-policy-agent/opa@v${opaVersion}|opa"`);
+  expect(script).toContain(
+    `"opa|${opaVersion}|github.com/open-policy-agent/opa|v${opaVersion}|.|opa|install"`,
+  );
 });
 
 describe.skipIf(gate.skip)(
