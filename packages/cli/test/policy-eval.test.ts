@@ -49,6 +49,18 @@ describe("selfheal policy eval", () => {
     expect(answer.stdout).toContain("threshold 0.5");
   });
 
+  it("takes restartThreshold false: no restart count needed to roll back", async () => {
+    const { restart_count: _restarts, ...metrics } = makeDecisionInput().metrics;
+    await writeFile(join(folder, "no-restarts.json"), JSON.stringify(makeDecisionInput({ metrics })));
+    await writeFile(join(folder, "degrading.yaml"), "policy: { builtin: { restartThreshold: false } }\n");
+    const answer = await runInProcess(["policy", "eval", "-c", "degrading.yaml", "-i", "no-restarts.json"], {
+      cwd: folder,
+    });
+    expect(answer.code, answer.stderr).toBe(0);
+    expect(answer.stdout).toContain("action: rollback\n");
+    expect(answer.stdout).toMatch(/reason: error rate [\d.]+ > 0\.05: roll back/);
+  });
+
   it("answers 2 without --input, on a file that is not a decision input, and without eval", async () => {
     await writeFile(join(folder, "bad.json"), JSON.stringify({ service: "" }));
     const missing = await runInProcess(["policy", "eval", "-c", "default.yaml"], { cwd: folder });
