@@ -52,12 +52,18 @@ describe.skipIf(gate.skip)(
   `corpus agreement through a real OPA server${gate.skip ? ` (${gate.why})` : ""}`,
   () => {
     const servers = new Map<string, Server>();
+    // About a dozen servers, started together; a loaded machine may need more than the default
+    // hook time for all of them.
     beforeAll(async () => {
-      for (const entry of corpus.cases) {
-        const key = settingsKey(entry.settings);
-        if (!servers.has(key)) servers.set(key, await serve(entry.settings));
-      }
-    });
+      const sets = new Map(corpus.cases.map((entry) => [settingsKey(entry.settings), entry.settings]));
+      const started = await Promise.allSettled(
+        [...sets].map(async ([key, settings]) => servers.set(key, await serve(settings))),
+      );
+      const failed = started.find(
+        (outcome): outcome is PromiseRejectedResult => outcome.status === "rejected",
+      );
+      if (failed !== undefined) throw failed.reason;
+    }, 120_000);
     afterAll(() => close(servers.values()));
 
     it("covers at least 100 cases, some under their own settings", () => {
