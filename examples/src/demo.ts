@@ -8,10 +8,22 @@
 // request which the demo merges as a reviewer would, the agent syncs, and the controller
 // verifies the recovery. Everything started is stopped at the end; the folder with the audit
 // trail and a clone of the config repo is kept. SELFHEAL_DEMO_PROMETHEUS=off forces the fallback.
+// SELFHEAL_DEMO_POLICY=opa decides through a real OPA serving the shipped Rego (built by
+// scripts/go-tools.sh) instead of the built-in policy.
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type OpaPolicy, opaPolicy } from "@selfheal/adapter-opa";
+import {
+  expectedOpaPath,
+  findOpa,
+  OpaMissingError,
+  opaVersion,
+  type RunningOpa,
+  shippedPolicyFile,
+  startOpa,
+} from "@selfheal/adapter-opa/testing";
 import { binaryAvailable } from "@selfheal/adapter-prometheus/testing";
 import { fileStore, type Incident } from "@selfheal/core";
 import { runGit } from "@selfheal/gitops/testing";
@@ -40,13 +52,37 @@ console.log(
     ? "  using: real Prometheus and Alertmanager (1 s scrape and evaluation), a git server, the sample service, the local sync agent"
     : `  using: no Prometheus/Alertmanager (${installed ? "turned off by SELFHEAL_DEMO_PROMETHEUS=off" : "not installed"}): the demo reads the service's /metrics itself, computes the 5xx ratio over 5 s and posts the Alertmanager webhook above 5 %; a git server, the sample service, the local sync agent`,
 );
+const useOpa = process.env.SELFHEAL_DEMO_POLICY === "opa";
+if (useOpa && (await findOpa()) === undefined) {
+  console.error(`SELFHEAL_DEMO_POLICY=opa: ${new OpaMissingError(expectedOpaPath()).message}`);
+  process.exit(1);
+}
+console.log(
+  useOpa
+    ? `  policy: the shipped Rego (policies/selfheal.rego) in OPA ${opaVersion}, with restartThreshold false in its data document`
+    : "  policy: the built-in policy (SELFHEAL_DEMO_POLICY=opa: the shipped Rego in a real OPA)",
+);
 console.log(`  kept after the demo (not deleted): ${demoDir}`);
 console.log("  starting…");
 
+// The sample service degrades without crashing: both policies run with restartThreshold false.
+let opa: { server: RunningOpa; policy: OpaPolicy } | undefined;
+if (useOpa) {
+  const server = await startOpa({
+    files: [shippedPolicyFile],
+    data: { selfheal: { config: { restartThreshold: false } } },
+  });
+  opa = { server, policy: opaPolicy({ url: server.url }) };
+}
 const loop = await startClosedLoop({
   mode: "change_request",
   observability: useReal ? "prometheus" : "direct",
   store: fileStore(stateDir),
+  ...(opa === undefined ? {} : { policy: opa.policy }),
+}).catch(async (error: unknown) => {
+  await opa?.policy.close();
+  await opa?.server.stop();
+  throw error;
 });
 let resolved = false;
 try {
@@ -56,6 +92,7 @@ try {
   if (loop.prometheusUrl !== undefined) {
     console.log(`  Prometheus ${loop.prometheusUrl}, Alertmanager ${loop.alertmanagerUrl}`);
   }
+  if (opa !== undefined) console.log(`  OPA ${opa.server.url}`);
   console.log("");
   const faultAt = await loop.injectFault();
   // The demo plays the reviewer: it merges the change request once the controller waits for it.
@@ -84,7 +121,7 @@ try {
   console.log(`  the audit trail: node ${cli} audit --config ${auditConfig}`);
   console.log(`                   (raw: ${join(stateDir, "journal-*.ndjson")}, incident ${incident.id})`);
   console.log(
-    `  stopped:         sample service, sync agent, git server${useReal ? ", Prometheus, Alertmanager" : ""}`,
+    `  stopped:         sample service, sync agent, git server${useReal ? ", Prometheus, Alertmanager" : ""}${useOpa ? ", OPA" : ""}`,
   );
   resolved = trail.incident.state === "resolved" && trail.mttr_s !== undefined;
   console.log("");
@@ -95,6 +132,8 @@ try {
   );
 } finally {
   await loop.stop();
+  await opa?.policy.close();
+  await opa?.server.stop();
 }
 if (!resolved) process.exitCode = 1;
 

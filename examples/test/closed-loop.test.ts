@@ -4,6 +4,7 @@
 // leaks between them. Built output is needed for the service's child process: `pnpm run build`.
 
 import { opaPolicy } from "@selfheal/adapter-opa";
+import { opaGate, shippedPolicyFile, startOpa } from "@selfheal/adapter-opa/testing";
 import { firingPayload } from "@selfheal/adapter-prometheus";
 import { binaryAvailable, freePort } from "@selfheal/adapter-prometheus/testing";
 import type { AuditEvent } from "@selfheal/core";
@@ -15,6 +16,7 @@ const binaries = ["/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"];
 const missing = (await Promise.all(binaries.map(binaryAvailable))).includes(false);
 // On CI a missing binary must fail the run (startPrometheus throws), never skip it.
 const skip = missing && process.env.CI !== "true";
+const opa = await opaGate();
 
 let loop: ClosedLoop | undefined;
 afterEach(async () => {
@@ -188,4 +190,41 @@ describe.skipIf(skip)("the closed loop with real Prometheus, Alertmanager, git a
     expect(await git(running, "rev-list", "--count", "main")).toBe("2\n");
     expect(running.service.version).toBe("v1.2.0");
   });
+
+  it.skipIf(opa.skip)(
+    `5. rolls the bad release back deciding through a real OPA with the shipped policy${opa.skip ? ` (${opa.why})` : ""}`,
+    { timeout: 60_000 },
+    async () => {
+      // The loop's built-in policy runs with restartThreshold false (the sample service degrades
+      // without crashing); the Rego gets the same setting through its data document.
+      const server = await startOpa({
+        files: [shippedPolicyFile],
+        data: { selfheal: { config: { restartThreshold: false } } },
+        args: ["--set=decision_logs.console=true"],
+      });
+      const policy = opaPolicy({ url: server.url });
+      try {
+        const { loop: running, trail } = await runScenario({ mode: "direct", policy });
+        expectInOrder(trail.events, [
+          ["signal.received", "firing HighErrorRate"],
+          ["decision.made", "rollback: error rate"],
+          ["remediation.completed"],
+          ["verification.passed", "prometheus-recovery"],
+          ["incident.closed", "resolved"],
+        ]);
+        expect(trail.incident.state).toBe("resolved");
+        const made = trail.events.find((event) => event.type === "decision.made");
+        const recorded = made?.data as { decision?: { policy?: string; decision_id?: string } } | undefined;
+        const decision = recorded?.decision;
+        expect(decision?.policy).toBe("opa:selfheal/decision");
+        // The audit trail leads to OPA's decision log.
+        expect(server.log()).toContain(decision?.decision_id ?? "no decision_id recorded");
+        expect(await git(running, "show", `main:${running.manifestPath}`)).toContain("checkout:v1.1.0");
+        expect(running.service.version).toBe("v1.1.0");
+      } finally {
+        await policy.close();
+        await server.stop();
+      }
+    },
+  );
 });

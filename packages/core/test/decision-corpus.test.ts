@@ -3,6 +3,16 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Decision, DecisionInput, decideBuiltin, JsonObject } from "../src/index.js";
 
+/** Settings a case decides under: the built-in policy's, the same keys as the Rego's `data.selfheal.config`. */
+const CaseSettings = z.strictObject({
+  errorRateThreshold: z.number().exactOptional(),
+  restartThreshold: z.union([z.number(), z.literal(false)]).exactOptional(),
+  cpuThreshold: z.number().exactOptional(),
+  maxRollbacks: z.number().exactOptional(),
+  rollbackWindowMs: z.number().exactOptional(),
+  scaleStep: z.number().exactOptional(),
+});
+
 /**
  * The decision corpus: labelled scenarios shared by the built-in policy (here) and the shipped Rego
  * policy (`packages/adapter-opa/policies/selfheal_test.rego` is generated from the same file).
@@ -11,6 +21,7 @@ const CorpusCase = z.strictObject({
   name: z.string().min(1),
   /** Which known trap of the seed policy the case exercises, if any. */
   trap: z.string().optional(),
+  settings: CaseSettings.optional(),
   input: z.unknown(),
   expected: z.strictObject({
     action: z.string(),
@@ -38,11 +49,14 @@ const requiredTraps = [
   "unknown_alertname",
   "severity_not_critical",
   "error_rate_at_threshold",
+  "truncated_notification",
+  "hpa_bounds",
+  "odd_labels",
 ];
 
 describe("decision corpus", () => {
-  it("has at least 40 uniquely named cases covering every trap", () => {
-    expect(corpus.cases.length).toBeGreaterThanOrEqual(40);
+  it("has at least 100 uniquely named cases covering every trap", () => {
+    expect(corpus.cases.length).toBeGreaterThanOrEqual(100);
     const names = corpus.cases.map((entry) => entry.name);
     expect(new Set(names).size).toBe(names.length);
     const traps = new Set(corpus.cases.map((entry) => entry.trap));
@@ -57,8 +71,8 @@ describe("decision corpus", () => {
     }
   });
 
-  it.each(corpus.cases)("builtin policy: $name", ({ input, expected }) => {
-    const decision = decideBuiltin(DecisionInput.parse(input));
+  it.each(corpus.cases)("builtin policy: $name", ({ input, expected, settings }) => {
+    const decision = decideBuiltin(DecisionInput.parse(input), settings);
     expect(Decision.parse(decision)).toEqual(decision);
     expect(decision.action).toBe(expected.action);
     if (expected.escalate !== undefined) expect(decision.escalate).toBe(expected.escalate);

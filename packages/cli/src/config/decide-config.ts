@@ -7,7 +7,10 @@ export const PolicyConfig = z
     builtin: z
       .strictObject({
         errorRateThreshold: z.number().min(0).max(1).optional().describe("@default 0.05"),
-        restartThreshold: z.number().nonnegative().optional().describe("@default 3"),
+        restartThreshold: z
+          .union([z.number().nonnegative(), z.literal(false)])
+          .optional()
+          .describe("false: restarts are no condition to roll back. @default 3"),
         cpuThreshold: z.number().min(0).optional().describe("@default 0.8"),
         maxRollbacks: z.number().int().nonnegative().optional().describe("@default 2"),
         rollbackWindow: DurationConfig.optional().describe('@default "30m"'),

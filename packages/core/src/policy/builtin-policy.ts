@@ -81,7 +81,9 @@ function resolveSettings(settings: BuiltinPolicySettings): BuiltinPolicyConfig {
 /**
  * The built-in TypeScript policy: the seed's Rego rules with an explicit precedence (a resolved alert
  * first, then one rule per alert name), one reason per outcome, history read from `input.history`,
- * and unknown metrics treated as unknown (escalate), not 0. The shipped Rego policy
+ * and unknown metrics treated as unknown (escalate), not 0. A notification the sender truncated
+ * (`alert.truncated_alerts`) still decides, but with `escalate: true` and the count in the reason.
+ * The shipped Rego policy
  * (`@selfheal/adapter-opa/policies/selfheal.rego`) agrees with it on the decision corpus.
  *
  * @throws BadInputError when a setting is out of range (at creation, never while deciding).
@@ -105,6 +107,20 @@ export function decideBuiltin(input: DecisionInput, settings: BuiltinPolicySetti
 }
 
 function decide(input: DecisionInput, config: BuiltinPolicyConfig): Decision {
+  const decision = decideByRule(input, config);
+  const leftOut = input.alert.truncated_alerts ?? 0;
+  if (leftOut <= 0) return decision;
+  // Alerts the sender left out of the notification may be worse than the one seen: decide on
+  // what was seen, but ask for a human as well.
+  return { ...decision, reason: `${decision.reason}; ${truncatedText(leftOut)}`, escalate: true };
+}
+
+function truncatedText(leftOut: number): string {
+  const what = leftOut === 1 ? "1 alert was" : `${leftOut} alerts were`;
+  return `${what} left out of the notification (truncated by the sender): check the rest of the group`;
+}
+
+function decideByRule(input: DecisionInput, config: BuiltinPolicyConfig): Decision {
   const labelName = input.alert.labels.alertname;
   const alertname = labelName !== undefined && labelName !== "" ? labelName : input.incident.alertname;
   // Checked before any rule: a resolved alert needs no action, whatever the metrics (which may

@@ -1,0 +1,252 @@
+import { makeDecisionInput } from "@selfheal/core/testing";
+import { Agent } from "undici";
+import { afterEach, describe, expect, it } from "vitest";
+import { type OpaPolicy, type OpaPolicySettings, type OpaTiming, opaPolicy } from "../src/index.js";
+import {
+  opaGate,
+  type RunningOpa,
+  type StartOpaOptions,
+  shippedPolicyFile,
+  startOpa,
+} from "../src/testing/index.js";
+import { makeTestCertificates } from "./certificates.js";
+
+// opaPolicy against a real `opa run --server`: every failure OPA can really produce fails closed
+// (none, escalate) with its reason recorded. What a real OPA cannot be made to do on cue (a 5xx
+// followed by a 200, a connection dropped mid-request) stays in opa-policy.test.ts's stand-in.
+const gate = await opaGate();
+const input = makeDecisionInput({
+  metrics: { error_rate: 0.3, restart_count: 5 },
+  deployment: { image: "registry/checkout:v1.2.0", previous_image: "registry/checkout:v1.1.0" },
+});
+const call = () => ({ signal: AbortSignal.timeout(20_000) });
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const servers: RunningOpa[] = [];
+const policies: OpaPolicy[] = [];
+afterEach(async () => {
+  for (const policy of policies.splice(0)) await policy.close();
+  for (const server of servers.splice(0)) await server.stop();
+});
+
+async function opa(options: StartOpaOptions = {}): Promise<RunningOpa> {
+  const server = await startOpa({ files: [shippedPolicyFile], ...options });
+  servers.push(server);
+  return server;
+}
+
+function client(url: string, settings: Partial<OpaPolicySettings> = {}): OpaPolicy {
+  const policy = opaPolicy({ url, retryDelayMs: 10, ...settings });
+  policies.push(policy);
+  return policy;
+}
+
+/** Wait (polling, generous deadline) until OPA's log holds `text`: its logger writes asynchronously. */
+async function untilLogged(server: RunningOpa, text: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  while (!server.log().includes(text)) {
+    if (Date.now() > deadline)
+      throw new Error(`OPA never logged ${text}; its log ends:\n${server.log().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return server.log();
+}
+
+describe.skipIf(gate.skip)(`opaPolicy against a real OPA${gate.skip ? ` (${gate.why})` : ""}`, () => {
+  it("decides with the shipped policy and keeps the decision_id OPA logged", async () => {
+    const server = await opa({ args: ["--set=decision_logs.console=true"] });
+    const decision = await client(server.url).decide(input, call());
+    expect(decision).toMatchObject({
+      action: "rollback",
+      params: { image: "registry/checkout:v1.1.0" },
+      escalate: false,
+    });
+    expect(decision.decision_id).toMatch(uuid);
+    const log = await untilLogged(server, decision.decision_id as string);
+    const entry = log
+      .split("\n")
+      .map((line) => (line.startsWith("{") ? (JSON.parse(line) as Record<string, unknown>) : {}))
+      .find((line) => line.decision_id === decision.decision_id);
+    expect(entry).toMatchObject({ path: "selfheal/decision", result: { action: "rollback" } });
+  });
+
+  it("an undefined document (wrong path) fails closed, naming the path; the decision_id is kept", async () => {
+    const server = await opa({ args: ["--set=decision_logs.console=true"] });
+    const decision = await client(server.url, { path: "selfheal/decisions" }).decide(input, call());
+    expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
+    expect(decision.reason).toContain("undefined document at selfheal/decisions (data.selfheal.decisions)");
+    expect(decision.reason).toContain(`POST ${server.url}/v1/data/selfheal/decisions, 1 attempt`);
+    expect(decision.decision_id).toMatch(uuid);
+  });
+
+  it("a policy that fails while evaluating (conflicting values) fails closed with OPA's error, after the retries", async () => {
+    const conflict = [
+      "package selfheal",
+      "",
+      'decision := {"action": "none", "params": {}, "reason": "a", "escalate": false} if input.service',
+      "",
+      'decision := {"action": "rollback", "params": {}, "reason": "b", "escalate": false} if input.service',
+      "",
+    ].join("\n");
+    const server = await opa({ files: [], policies: { "conflict.rego": conflict } });
+    const decision = await client(server.url, { retries: 2 }).decide(input, call());
+    expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
+    expect(decision.reason).toContain(
+      "OPA answered HTTP 500 internal_error: error(s) occurred while evaluating query",
+    );
+    expect(decision.reason).toContain(
+      "eval_conflict_error: rule data.selfheal.decision produced conflicting values",
+    );
+    expect(decision.reason).toContain("3 attempts");
+  });
+
+  it("a result that is not a Decision fails closed, saying where it is wrong", async () => {
+    // The policy answers data.answers[<service>]: one OPA serves every wrong shape.
+    const answers: Record<string, unknown> = {
+      "unknown-action": { action: "Roll Back!", reason: "x" },
+      "no-reason": { action: "rollback" },
+      boolean: true,
+      null: null,
+      "escalate-string": { action: "none", reason: "x", escalate: "yes" },
+    };
+    const where: Record<string, string> = {
+      "unknown-action": "action",
+      "no-reason": "reason",
+      boolean: "(root)",
+      null: "(root)",
+      "escalate-string": "escalate",
+    };
+    const echo = "package selfheal\n\ndecision := data.answers[input.service]\n";
+    const server = await opa({ files: [], policies: { "echo.rego": echo }, data: { answers } });
+    const policy = client(server.url);
+    for (const service of Object.keys(answers)) {
+      const decision = await policy.decide({ ...input, service }, call());
+      expect(decision, service).toMatchObject({ action: "none", escalate: true });
+      expect(decision.reason, service).toContain(
+        `the result at selfheal/decision is not a decision: ${where[service]}`,
+      );
+    }
+  });
+
+  it("OPA stopped mid-run: decisions fail closed as unreachable, ready() turns false", async () => {
+    const server = await opa();
+    const policy = client(server.url, { retries: 1 });
+    expect((await policy.decide(input, call())).action).toBe("rollback");
+    expect(await policy.ready(call())).toBe(true);
+    await server.stop();
+    const decision = await policy.decide(input, call());
+    expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
+    expect(decision.reason).toMatch(/OPA unreachable: .*(ECONNREFUSED|ECONNRESET|socket)/);
+    expect(decision.reason).toContain("2 attempts");
+    expect(await policy.ready(call())).toBe(false);
+  });
+
+  describe("with --authentication=token --authorization=basic", () => {
+    const token = "opa-test-token-5f1e9c";
+    const authz = [
+      "package system.authz",
+      "",
+      "default allow := false",
+      "",
+      `allow if input.identity == "${token}"`,
+      "",
+    ].join("\n");
+    const secured = () =>
+      opa({ policies: { "authz.rego": authz }, args: ["--authentication=token", "--authorization=basic"] });
+
+    it("decides with the right bearer token", async () => {
+      const server = await secured();
+      const policy = client(server.url, { token });
+      expect((await policy.decide(input, call())).action).toBe("rollback");
+      expect(await policy.ready(call())).toBe(true);
+    });
+
+    it("a wrong or missing token fails closed with 401, once, and the token never shows", async () => {
+      const server = await secured();
+      for (const settings of [{ token: "opa-wrong-token-value" }, {}]) {
+        const decision = await client(server.url, settings).decide(input, call());
+        expect(decision).toMatchObject({ action: "none", escalate: true });
+        expect(decision.reason).toContain(
+          "OPA answered HTTP 401 unauthorized: request rejected by administrative policy",
+        );
+        expect(decision.reason).toContain("1 attempt)");
+        expect(decision.reason).not.toContain("token-value");
+      }
+    });
+  });
+
+  describe("over TLS with a private CA", () => {
+    it("decides when given the CA; fails closed naming the certificate problem without it", async () => {
+      const certificates = await makeTestCertificates();
+      const server = await opa({ tls: certificates });
+      expect(server.url).toMatch(/^https:/);
+      const trusted = client(server.url, { ca: certificates.ca });
+      expect((await trusted.decide(input, call())).action).toBe("rollback");
+      const decision = await client(server.url).decide(input, call());
+      expect(decision).toMatchObject({ action: "none", escalate: true });
+      expect(decision.reason).toMatch(/OPA unreachable: .*(certificate|SELF_SIGNED|UNABLE_TO_VERIFY)/i);
+      expect(decision.reason).toContain("1 attempt)");
+    });
+  });
+
+  describe("a slow evaluation", () => {
+    // About 2 million steps without allocating: seconds of work, which OPA cancels when the client
+    // hangs up (checked by hand: its CPU time stays at 0 after the abort).
+    const slow = [
+      "package selfheal",
+      "",
+      "decision := d if {",
+      "\tevery i in numbers.range(1, 1500) {",
+      "\t\tevery j in numbers.range(1, 1500) {",
+      "\t\t\ti + j > 0 - count(input.service)",
+      "\t\t}",
+      "\t}",
+      '\td := {"action": "none", "params": {}, "reason": "done", "escalate": false}',
+      "}",
+      "",
+    ].join("\n");
+
+    it("hits the time limit and fails closed with a timeout", async () => {
+      const server = await opa({ files: [], policies: { "slow.rego": slow } });
+      const decision = await client(server.url, { timeoutMs: 200 }).decide(input, call());
+      expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
+      expect(decision.reason).toContain("timeout after 200 ms");
+    });
+
+    it("a caller that gives up first gets a cancelled decision, not an exception", async () => {
+      const server = await opa({ files: [], policies: { "slow.rego": slow } });
+      const decision = await client(server.url, { timeoutMs: 60_000 }).decide(input, {
+        signal: AbortSignal.timeout(200),
+      });
+      expect(decision).toMatchObject({ action: "none", escalate: true });
+      expect(decision.reason).toContain("cancelled by the caller before OPA answered");
+    });
+  });
+
+  it("onTiming reports OPA's own handler time beside the client's", async () => {
+    const server = await opa();
+    const timings: OpaTiming[] = [];
+    const policy = client(server.url, { onTiming: (timing) => void timings.push(timing) });
+    expect((await policy.decide(input, call())).action).toBe("rollback");
+    expect(timings).toHaveLength(1);
+    const [timing] = timings;
+    expect(timing?.attempts).toBe(1);
+    expect(timing?.serverMs).toBeGreaterThan(0);
+    expect(timing?.totalMs).toBeGreaterThan(timing?.serverMs ?? Number.POSITIVE_INFINITY);
+  });
+
+  it("goes through an injected dispatcher and leaves it open on close()", async () => {
+    const server = await opa();
+    const dispatcher = new Agent();
+    try {
+      const first = opaPolicy({ url: server.url, dispatcher });
+      expect((await first.decide(input, call())).action).toBe("rollback");
+      await first.close();
+      const second = opaPolicy({ url: server.url, dispatcher });
+      expect((await second.decide(input, call())).action).toBe("rollback");
+      await second.close();
+    } finally {
+      await dispatcher.close();
+    }
+  });
+});
