@@ -1,3 +1,4 @@
+export { OpaUnavailableError } from "./opa-answer.js";
 export { type OpaPolicy, type OpaPolicySettings, type OpaTiming, opaPolicy } from "./opa-policy.js";
 export {
   recordShadowDecisions,

@@ -1,4 +1,4 @@
-import { Decision, redact } from "@selfheal/core";
+import { Decision, redact, SelfHealError } from "@selfheal/core";
 import { z } from "zod";
 import type { OpaExchange } from "./opa-transport.js";
 
@@ -17,6 +17,9 @@ const ErrorResponse = z.object({
   errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })).optional(),
 });
 
+/** Transport errors about the server's certificate (Node's TLS error codes and messages). */
+const tlsTrouble = /certificate|CERT_|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/i;
+
 /** Where the decision was asked, for reasons an on-call engineer can act on. */
 export interface DecisionCall {
   /** The policy's name (`opa:selfheal/decision`). */
@@ -31,23 +34,45 @@ export interface DecisionCall {
 }
 
 /**
- * Turn what OPA answered into a decision. Anything but a 200 whose `result` parses as a
- * `Decision` fails closed: `none`, `escalate`, and a reason that says what went wrong and where.
- * OPA's `decision_id` is kept either way, so the audit trail leads to OPA's decision log.
+ * Turn what OPA answered into a decision.
+ *
+ * OPA that could not answer (a timeout, unreachable, a 5xx or 429 after the retries) is an outage:
+ * it throws an {@link OpaUnavailableError} (retryable), which the controller records as a failed
+ * decision and decides again later while the alert fires. A cancelled call throws too.
+ *
+ * An answer that will not get better by asking again (a 4xx, an undefined document, a result that
+ * is not a `Decision`) fails closed as a value: `none`, `escalate`, and a reason that says what
+ * went wrong and where. OPA's `decision_id` is kept either way, so the audit trail leads to OPA's
+ * decision log.
  */
 export function decisionFrom(exchange: OpaExchange, call: DecisionCall): Decision {
   const where = `${call.request}, ${attemptsText(exchange.attempts)}`;
   switch (exchange.kind) {
     case "timeout":
-      return failClosed(call, `timeout after ${call.timeoutMs} ms (${where})`);
+      throw unavailable(call, `timeout after ${call.timeoutMs} ms (${where})`);
     case "cancelled":
-      return failClosed(call, `cancelled by the caller before OPA answered (${where})`);
+      throw new SelfHealError(`policy ${call.name}: cancelled by the caller before OPA answered (${where})`, {
+        adapter: "opa",
+        operation: "decide",
+        url: call.request,
+      });
     case "unreachable":
-      return failClosed(call, `OPA unreachable: ${exchange.detail} (${where})`);
+      // A certificate OPA's server does not pass will not pass later either: a setting to fix.
+      if (tlsTrouble.test(exchange.detail)) {
+        return failClosed(call, `OPA unreachable: ${exchange.detail} (${where})`);
+      }
+      throw unavailable(call, `OPA unreachable: ${exchange.detail} (${where})`);
     case "answered":
       break;
   }
   const json = parseJson(exchange.body);
+  if (exchange.status >= 500 || exchange.status === 429) {
+    throw unavailable(
+      call,
+      `OPA answered HTTP ${exchange.status}${describeOpaError(json)} (${where})`,
+      exchange.status,
+    );
+  }
   if (exchange.status !== 200) {
     return failClosed(call, `OPA answered HTTP ${exchange.status}${describeOpaError(json)} (${where})`);
   }
@@ -74,6 +99,30 @@ export function decisionFrom(exchange: OpaExchange, call: DecisionCall): Decisio
     return failClosed(call, `the result at ${call.path} is not a decision${detail} (${where})`, decisionId);
   }
   return decisionId === undefined ? decision.data : { ...decision.data, decision_id: decisionId };
+}
+
+/**
+ * OPA could not answer: a timeout, an unreachable server, a 5xx or 429 after the retries. Retryable:
+ * the controller records the failure and decides the incident again later.
+ */
+export class OpaUnavailableError extends SelfHealError {
+  constructor(message: string, options: { readonly url: string; readonly status?: number }) {
+    super(message, {
+      adapter: "opa",
+      operation: "decide",
+      url: options.url,
+      retryable: true,
+      ...(options.status === undefined ? {} : { status: options.status }),
+    });
+    this.name = "OpaUnavailableError";
+  }
+}
+
+function unavailable(call: DecisionCall, what: string, status?: number): OpaUnavailableError {
+  return new OpaUnavailableError(`policy ${call.name} could not decide: ${what}`, {
+    url: call.request,
+    ...(status === undefined ? {} : { status }),
+  });
 }
 
 function failClosed(call: DecisionCall, what: string, decisionId?: string): Decision {

@@ -101,9 +101,11 @@ const pathPattern = /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 /**
  * A `Policy` that asks Open Policy Agent through its REST Data API
- * (`POST /v1/data/{path}` with `{"input": ...}`). It fails closed: an undefined document, a timeout,
- * an unreachable server, a 4xx or 5xx answer, or a result that is not a `Decision` all yield
- * `{ action: "none", escalate: true }` with a reason saying what went wrong and where.
+ * (`POST /v1/data/{path}` with `{"input": ...}`). It fails closed: an undefined document, a 4xx
+ * answer, or a result that is not a `Decision` yield `{ action: "none", escalate: true }` with a
+ * reason saying what went wrong and where. OPA that cannot answer (a timeout, unreachable, a 5xx
+ * or 429 after the retries) rejects with a retryable `OpaUnavailableError`: the controller records
+ * it as a failed decision and decides the incident again while its alert fires.
  *
  * @throws BadInputError when a setting is unusable (at creation, never while deciding).
  */

@@ -1,6 +1,6 @@
 import { type AddressInfo, createServer } from "node:net";
 import { afterEach } from "vitest";
-import { type OpaPolicy, type OpaPolicySettings, opaPolicy } from "../src/index.js";
+import { type OpaPolicy, type OpaPolicySettings, OpaUnavailableError, opaPolicy } from "../src/index.js";
 import { loadOpaSpec, type OpaStandIn, type StandInOptions, startOpaStandIn } from "./opa-stand-in.js";
 
 export const path = "selfheal/decision";
@@ -48,4 +48,17 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** The `OpaUnavailableError` a decision rejected with (the test fails if it resolved or threw another). */
+export async function unavailable(decision: Promise<unknown>): Promise<OpaUnavailableError> {
+  const outcome = await decision.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!("error" in outcome))
+    throw new Error(`expected OpaUnavailableError, got ${JSON.stringify(outcome.value)}`);
+  if (!(outcome.error instanceof OpaUnavailableError)) throw outcome.error;
+  if (!outcome.error.retryable) throw new Error("OpaUnavailableError must be retryable");
+  return outcome.error;
 }

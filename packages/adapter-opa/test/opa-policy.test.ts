@@ -3,7 +3,7 @@ import { makeDecisionInput } from "@selfheal/core/testing";
 import { Agent } from "undici";
 import { describe, expect, it } from "vitest";
 import { type OpaPolicySettings, opaPolicy } from "../src/index.js";
-import { call, closedPort, path, useOpaStandIns } from "./helpers.js";
+import { call, closedPort, path, unavailable, useOpaStandIns } from "./helpers.js";
 
 const input = makeDecisionInput();
 const rollback = { action: "rollback", params: { image: "registry/checkout:v1.1.0" }, reason: "roll back" };
@@ -13,11 +13,10 @@ const { standIn, policy } = useOpaStandIns();
 // client never sends a body OPA rejects), counting connections. Everything else runs against the
 // real server in opa-server.test.ts.
 describe("opaPolicy against a stand-in OPA", () => {
-  it("unreachable (closed port) → none + escalate after the retries", async () => {
+  it("unreachable (closed port) → rejects as unavailable (retryable) after the retries", async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const decision = await policy(url, { retries: 2 }).decide(input, call());
-    expect(decision).toMatchObject({ action: "none", escalate: true });
-    expect(decision.reason).toMatch(/OPA unreachable: .*ECONNREFUSED.*\(POST .*, 3 attempts\)/);
+    const error = await unavailable(policy(url, { retries: 2 }).decide(input, call()));
+    expect(error.message).toMatch(/OPA unreachable: .*ECONNREFUSED.*\(POST .*, 3 attempts\)/);
   });
 
   it("retries a 5xx, then takes the answer", async () => {
@@ -62,14 +61,13 @@ describe("opaPolicy against a stand-in OPA", () => {
     expect(opa.connections()).toBe(1);
   });
 
-  it("after close(), fails closed instead of throwing", async () => {
+  it("after close(), rejects as unavailable", async () => {
     const opa = await standIn();
     const closed = opaPolicy({ url: opa.url });
     await closed.close();
-    const decision = await closed.decide(input, call());
-    expect(decision).toMatchObject({ action: "none", escalate: true });
-    expect(decision.reason).toContain("OPA unreachable");
-    expect(decision.reason).toContain("1 attempt)");
+    const error = await unavailable(closed.decide(input, call()));
+    expect(error.message).toContain("OPA unreachable");
+    expect(error.message).toContain("1 attempt)");
   });
 
   it.each<[Partial<OpaPolicySettings>, string]>([

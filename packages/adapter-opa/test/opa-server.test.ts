@@ -1,3 +1,4 @@
+import { SelfHealError } from "@selfheal/core";
 import { makeDecisionInput } from "@selfheal/core/testing";
 import { Agent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import {
   startOpa,
 } from "../src/testing/index.js";
 import { makeTestCertificates } from "./certificates.js";
+import { unavailable } from "./helpers.js";
 
 // opaPolicy against a real `opa run --server`: every failure OPA can really produce fails closed
 // (none, escalate) with its reason recorded. What a real OPA cannot be made to do on cue (a 5xx
@@ -79,7 +81,7 @@ describe.skipIf(gate.skip)(`opaPolicy against a real OPA${gate.skip ? ` (${gate.
     expect(decision.decision_id).toMatch(uuid);
   });
 
-  it("a policy that fails while evaluating (conflicting values) fails closed with OPA's error, after the retries", async () => {
+  it("a policy that fails while evaluating (conflicting values) rejects as unavailable with OPA's error, after the retries", async () => {
     const conflict = [
       "package selfheal",
       "",
@@ -89,15 +91,15 @@ describe.skipIf(gate.skip)(`opaPolicy against a real OPA${gate.skip ? ` (${gate.
       "",
     ].join("\n");
     const server = await opa({ files: [], policies: { "conflict.rego": conflict } });
-    const decision = await client(server.url, { retries: 2 }).decide(input, call());
-    expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
-    expect(decision.reason).toContain(
+    const error = await unavailable(client(server.url, { retries: 2 }).decide(input, call()));
+    expect(error.status).toBe(500);
+    expect(error.message).toContain(
       "OPA answered HTTP 500 internal_error: error(s) occurred while evaluating query",
     );
-    expect(decision.reason).toContain(
+    expect(error.message).toContain(
       "eval_conflict_error: rule data.selfheal.decision produced conflicting values",
     );
-    expect(decision.reason).toContain("3 attempts");
+    expect(error.message).toContain("3 attempts");
   });
 
   it("a result that is not a Decision fails closed, saying where it is wrong", async () => {
@@ -128,16 +130,15 @@ describe.skipIf(gate.skip)(`opaPolicy against a real OPA${gate.skip ? ` (${gate.
     }
   });
 
-  it("OPA stopped mid-run: decisions fail closed as unreachable, ready() turns false", async () => {
+  it("OPA stopped mid-run: decisions reject as unavailable (retryable), ready() turns false", async () => {
     const server = await opa();
     const policy = client(server.url, { retries: 1 });
     expect((await policy.decide(input, call())).action).toBe("rollback");
     expect(await policy.ready(call())).toBe(true);
     await server.stop();
-    const decision = await policy.decide(input, call());
-    expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
-    expect(decision.reason).toMatch(/OPA unreachable: .*(ECONNREFUSED|ECONNRESET|socket)/);
-    expect(decision.reason).toContain("2 attempts");
+    const error = await unavailable(policy.decide(input, call()));
+    expect(error.message).toMatch(/OPA unreachable: .*(ECONNREFUSED|ECONNRESET|socket)/);
+    expect(error.message).toContain("2 attempts");
     expect(await policy.ready(call())).toBe(false);
   });
 
@@ -206,20 +207,22 @@ describe.skipIf(gate.skip)(`opaPolicy against a real OPA${gate.skip ? ` (${gate.
       "",
     ].join("\n");
 
-    it("hits the time limit and fails closed with a timeout", async () => {
+    it("hits the time limit and rejects as unavailable with a timeout", async () => {
       const server = await opa({ files: [], policies: { "slow.rego": slow } });
-      const decision = await client(server.url, { timeoutMs: 200 }).decide(input, call());
-      expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
-      expect(decision.reason).toContain("timeout after 200 ms");
+      const error = await unavailable(client(server.url, { timeoutMs: 200 }).decide(input, call()));
+      expect(error.message).toContain("timeout after 200 ms");
     });
 
-    it("a caller that gives up first gets a cancelled decision, not an exception", async () => {
+    it("a caller that gives up first gets a cancellation (not retryable), not a decision", async () => {
       const server = await opa({ files: [], policies: { "slow.rego": slow } });
-      const decision = await client(server.url, { timeoutMs: 60_000 }).decide(input, {
-        signal: AbortSignal.timeout(200),
-      });
-      expect(decision).toMatchObject({ action: "none", escalate: true });
-      expect(decision.reason).toContain("cancelled by the caller before OPA answered");
+      const error = await client(server.url, { timeoutMs: 60_000 })
+        .decide(input, { signal: AbortSignal.timeout(200) })
+        .then(
+          () => undefined,
+          (thrown: unknown) => thrown,
+        );
+      expect(SelfHealError.isInstance(error) && !error.retryable).toBe(true);
+      expect((error as Error).message).toContain("cancelled by the caller before OPA answered");
     });
   });
 

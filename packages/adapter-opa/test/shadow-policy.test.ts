@@ -160,7 +160,13 @@ describe("shadowPolicy", () => {
     });
     const candidate = opaPolicy({ url: opa.url });
     const { comparisons, onShadowDecision } = recorder();
-    const shadow = shadowPolicy({ active: builtinPolicy(), candidate, onShadowDecision });
+    // A loaded machine must not turn a slow candidate into a disagreement.
+    const shadow = shadowPolicy({
+      active: builtinPolicy(),
+      candidate,
+      onShadowDecision,
+      candidateTimeoutMs: 30_000,
+    });
     try {
       const inputs = await loadCorpusInputs();
       for (const corpusInput of inputs) await shadow.decide(corpusInput, call());
@@ -188,6 +194,7 @@ describe("shadowPolicy", () => {
       await shadow.drain();
       expect(comparisons[0]?.candidate.decision).toMatchObject({ action: "none", escalate: true });
       expect(comparisons[0]?.candidate.decision.reason).toContain("OPA unreachable");
+      expect(comparisons[0]?.candidate.failure).toContain("OPA unreachable");
       expect(comparisons[0]?.agree).toBe(false);
     } finally {
       await candidate.close();

@@ -8,6 +8,7 @@ import {
   fileStore,
   type GuardrailSettings,
   memoryStore,
+  SelfHealError,
   type Store,
   silentLogger,
 } from "../src/index.js";
@@ -237,7 +238,12 @@ describe("controller: a decision that failed for a dependency is made again whil
         name: "flaky-opa",
         decide: async () => {
           calls++;
-          if (calls <= 2) throw new Error("connect ECONNREFUSED 127.0.0.1:8181");
+          if (calls <= 2) {
+            throw new SelfHealError("connect ECONNREFUSED 127.0.0.1:8181", {
+              adapter: "opa",
+              retryable: true,
+            });
+          }
           return { action: "rollback", reason: "error rate high", params: {} };
         },
       },

@@ -98,7 +98,10 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
       : { decision: fixed };
   if (context.stopping.aborted) return undefined;
   const policyName = fixed === undefined ? context.policy.name : "follow-up";
-  const failures = dependencyFailures(enriched.runs, outcome.failure);
+  const failures = dependencyFailures(
+    enriched.runs,
+    outcome.retryable === true ? outcome.failure : undefined,
+  );
   if (outcome.decision.action === "none" && failures.length > 0) {
     const retried = await retryDecision(context, incident, { failures, events });
     if (retried !== undefined) return retried;

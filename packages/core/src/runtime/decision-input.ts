@@ -1,4 +1,4 @@
-import { describeError } from "../errors/selfheal-error.js";
+import { describeError, SelfHealError } from "../errors/selfheal-error.js";
 import type { JsonObject } from "../spec/common.js";
 import { DecisionInput, type HistoryEntry } from "../spec/decision.js";
 import type { Enricher, Enrichment } from "../spec/enricher.js";
@@ -109,8 +109,16 @@ export async function enrich(options: {
         options.signal,
       );
     } catch (error) {
+      // A thrown bug (a plain error, a bad setting) is not an outage worth deciding again for.
       const detail = describeError(error);
-      runs.push({ enricher: enricher.name, ok: false, detail, warnings: [], failures: [detail] });
+      const outage = SelfHealError.isInstance(error) && error.retryable;
+      runs.push({
+        enricher: enricher.name,
+        ok: false,
+        detail,
+        warnings: [],
+        failures: outage ? [detail] : [],
+      });
       continue;
     }
     const merged = DecisionInput.safeParse(merge(input, enricher.name, found));

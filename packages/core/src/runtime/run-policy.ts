@@ -1,4 +1,4 @@
-import { describeError } from "../errors/selfheal-error.js";
+import { describeError, SelfHealError } from "../errors/selfheal-error.js";
 import { Decision, type DecisionInput } from "../spec/decision.js";
 import type { Policy } from "../spec/policy.js";
 import { withTimeout } from "../util/async.js";
@@ -8,6 +8,11 @@ export interface PolicyOutcome {
   readonly decision: Decision;
   /** Why the policy's answer was not used (threw, timed out, did not parse). */
   readonly failure?: string;
+  /**
+   * Whether asking again later may help: the policy timed out or threw a retryable error (its
+   * server unreachable). A policy that threw a plain error or answered garbage has a bug: no.
+   */
+  readonly retryable?: boolean;
 }
 
 /**
@@ -29,7 +34,10 @@ export async function runPolicy(
       signal,
     );
   } catch (error) {
-    return failClosed(`policy ${policy.name} failed: ${describeError(error)}`);
+    return {
+      ...failClosed(`policy ${policy.name} failed: ${describeError(error)}`),
+      retryable: SelfHealError.isInstance(error) && error.retryable,
+    };
   }
   return decisionOf(policy.name, answer);
 }
