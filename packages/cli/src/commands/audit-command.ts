@@ -102,7 +102,10 @@ function formatAudit(report: AuditReport): string {
   const rows = report.incidents.map((incident) => [
     incident.openedAt.replace(/\.\d+Z$/, "Z"),
     incident.service,
-    incident.alertname,
+    // Visible where the alert is named: the incident was decided on part of its group.
+    incident.truncatedAlerts === undefined
+      ? incident.alertname
+      : `${incident.alertname} (+${incident.truncatedAlerts} left out)`,
     incident.action ?? "-",
     incident.outcome,
     incident.mttrMs === undefined ? "-" : formatMs(incident.mttrMs),

@@ -40,6 +40,11 @@ export interface AuditIncident {
   readonly mttrMs?: number;
   /** The change request, when one was opened. */
   readonly changeRequest?: string;
+  /**
+   * The most alerts a sender left out of a notification of this incident (Alertmanager's
+   * `truncatedAlerts`): it was decided on part of the group. Absent when none was left out.
+   */
+  readonly truncatedAlerts?: number;
 }
 
 /** The ledger of one service. */
@@ -122,6 +127,7 @@ function auditIncident(incident: Incident, events: readonly AuditEvent[]): Audit
     ...(incident.result?.changeRequest === undefined
       ? {}
       : { changeRequest: incident.result.changeRequest.url }),
+    ...(incident.truncatedAlerts === undefined ? {} : { truncatedAlerts: incident.truncatedAlerts }),
   };
 }
 
