@@ -57,7 +57,8 @@ beforeAll(async () => {
   await controller.handle([
     makeSignal({ service: "checkout", startsAt }),
     makeSignal({ service: "payments", startsAt }),
-    makeSignal({ service: "search", alertname: "HighCPU", startsAt }),
+    // Alertmanager left 3 alerts of this one's notification out (max_alerts).
+    makeSignal({ service: "search", alertname: "HighCPU", startsAt, truncatedAlerts: 3 }),
   ]);
   await controller.settled();
   await controller.close();
@@ -128,6 +129,8 @@ describe("selfheal audit", () => {
       (await runInProcess(["audit", "--json", "--service", "search"], { cwd: folder })).stdout,
     );
     expect((one as AuditReport).incidents.map((incident) => incident.outcome)).toEqual(["no_action"]);
+    expect((one as AuditReport).incidents.map((incident) => incident.truncatedAlerts)).toEqual([3]);
+    expect(report.incidents.filter((incident) => incident.truncatedAlerts !== undefined)).toHaveLength(1);
     const later = JSON.parse(
       (await runInProcess(["audit", "--json", "--since", "2099-01-01T00:00:00Z"], { cwd: folder })).stdout,
     );
@@ -145,6 +148,8 @@ describe("selfheal audit", () => {
     expect(answer.stdout).toMatch(
       /checkout +HighErrorRate +rollback +resolved +1m(\d+s)? +signal .* → verification /,
     );
+    expect(answer.stdout).toMatch(/search +HighCPU \(\+3 left out\) +none +no_action /);
+    expect(answer.stdout).toMatch(/checkout +HighErrorRate +rollback/);
     expect(answer.stdout).toMatch(/^checkout +1 +1 +0 +100% +1m/m);
     expect(answer.stdout).toMatch(/^payments +1 +0 +1 +0% +-/m);
   });

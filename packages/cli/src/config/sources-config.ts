@@ -5,6 +5,15 @@ import { DurationConfig, HttpUrl, NotificationKinds, Port, StringMap } from "./s
 export const ListenConfig = z.strictObject({
   host: z.string().min(1).default("0.0.0.0").describe("Address to listen on."),
   port: Port.default(9090).describe("Port to listen on; 0 lets the system choose."),
+  headersTimeout: DurationConfig.optional().describe(
+    "Longest time to receive one request's headers (default 10s); a client that trickles them, or connects and says nothing, is answered 408 and disconnected.",
+  ),
+  requestTimeout: DurationConfig.optional().describe(
+    "Longest time to receive one whole request, headers and body (default 30s); not counted once the body is in. At least headersTimeout.",
+  ),
+  keepAliveTimeout: DurationConfig.optional().describe(
+    "How long a kept-alive connection may stay idle between requests (default 310s). Keep it above Alertmanager's client idle timeout (5m): shorter, the server closes connections Alertmanager is about to reuse and notifications fail with EOF.",
+  ),
 });
 
 /** `sources`: where signals come from. */
