@@ -9,6 +9,7 @@ import {
   type WebhookAuth,
 } from "@selfheal/core";
 import { z } from "zod";
+import { describeIssues, jsonPath, preview } from "./webhook-issues.js";
 
 /** Settings of `alertmanagerWebhook`. */
 export interface AlertmanagerWebhookSettings {
@@ -85,8 +86,6 @@ export type AlertmanagerWebhookPayload = z.infer<typeof AlertmanagerWebhookPaylo
 const defaultPath = "/webhook/alertmanager";
 const defaultServiceLabel = "service";
 const defaultName = "alertmanager";
-const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const invalidOptionPrefix = /^Invalid option: /;
 
 /**
  * A signal source for Alertmanager's generic webhook: one signal per alert of each
@@ -168,13 +167,18 @@ function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: Parse
   };
   const signals: Signal[] = [];
   const rejected: RejectedItem[] = [];
+  // One pass over the whole list first: the usual, all-valid notification costs no more than
+  // before alerts were checked one by one; only a list with a bad alert is checked alert by alert.
+  const all = alertList.safeParse(payload.alerts);
   for (const [index, raw] of payload.alerts.entries()) {
-    const result = alertSignal(index, raw, notification, config);
+    const result = alertSignal(index, all.success ? all.data[index] : raw, all.success, notification, config);
     if ("reason" in result) rejected.push(result);
     else signals.push(result);
   }
   return { signals, rejected };
 }
+
+const alertList = z.array(AlertmanagerWebhookAlert);
 
 /** What every alert of one notification shares. */
 interface NotificationFacts {
@@ -188,6 +192,8 @@ interface NotificationFacts {
 function alertSignal(
   index: number,
   raw: unknown,
+  /** `raw` is already a valid `AlertmanagerWebhookAlert`. */
+  checked: boolean,
   notification: NotificationFacts,
   config: ParserConfig,
 ): Signal | RejectedItem {
@@ -206,12 +212,16 @@ function alertSignal(
     reason,
     ...(fingerprint === undefined ? {} : { fingerprint }),
   });
-  const parsed = AlertmanagerWebhookAlert.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    const problem = describeIssues(parsed.error.issues, ["alerts", index]);
-    return reject(problem.path, `invalid alert at ${problem.path}: ${problem.reason}`);
+  let alert: AlertmanagerWebhookAlert;
+  if (checked) alert = raw as AlertmanagerWebhookAlert;
+  else {
+    const parsed = AlertmanagerWebhookAlert.safeParse(raw, { reportInput: true });
+    if (!parsed.success) {
+      const problem = describeIssues(parsed.error.issues, ["alerts", index]);
+      return reject(problem.path, `invalid alert at ${problem.path}: ${problem.reason}`);
+    }
+    alert = parsed.data;
   }
-  const alert = parsed.data;
   const alertname = alert.labels.alertname;
   if (alertname === undefined || alertname === "") {
     return reject(
@@ -252,53 +262,10 @@ function alertSignal(
   return signal;
 }
 
-/** The first zod issue as a JSON path (under `prefix`) and a sentence, noting how many more there are. */
-function describeIssues(
-  issues: readonly z.core.$ZodIssue[],
-  prefix: readonly PropertyKey[],
-): { readonly path: string; readonly reason: string } {
-  const [first, ...rest] = issues;
-  const more = rest.length === 0 ? "" : ` (and ${rest.length} more problem${rest.length === 1 ? "" : "s"})`;
-  if (first === undefined) return { path: jsonPath(prefix), reason: "invalid" };
-  return { path: jsonPath([...prefix, ...first.path]), reason: `${describeIssue(first)}${more}` };
-}
-
 /**
  * Alertmanager zeroes `endsAt` of firing alerts, and Go writes its zero time as
  * `0001-01-01T00:00:00Z`. No real alert ends on the first day of year 1, whatever the zone.
  */
 function isGoZeroTime(timestamp: string): boolean {
   return timestamp.startsWith("0001-01-01T");
-}
-
-/** A zod issue as a sentence: what was expected, and what came instead (briefly). */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && issue.input === undefined)
-    return `missing (expected ${issue.expected})`;
-  if (issue.code === "invalid_type") return `expected ${issue.expected}, got ${preview(issue.input)}`;
-  if (issue.code === "invalid_value" && issue.input !== undefined) {
-    return `${issue.message.replace(invalidOptionPrefix, "")}, got ${preview(issue.input)}`;
-  }
-  return issue.message;
-}
-
-/** `["alerts", 2, "startsAt"]` → `alerts[2].startsAt`; odd keys in brackets: `labels["a.b"]`. */
-function jsonPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else if (typeof key === "string" && identifier.test(key)) out += out === "" ? key : `.${key}`;
-    else out += `[${JSON.stringify(String(key))}]`;
-  }
-  return out;
-}
-
-/** A short rendering of a received value for an error message. */
-function preview(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
