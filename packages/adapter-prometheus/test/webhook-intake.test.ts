@@ -3,6 +3,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  auditReport,
   BadInputError,
   type Controller,
   createController,
@@ -127,6 +128,10 @@ describe("webhook intake through a controller", () => {
     });
     // Never the alert itself: its labels are untrusted and stay out of the trail.
     expect(JSON.stringify(rejected)).not.toContain('"pod"');
+    // `selfheal audit` lists it, though no incident tells of it.
+    expect((await auditReport(controller.store)).rejections).toEqual([
+      expect.objectContaining({ source: "alertmanager", scope: "item", path: "alerts[0].labels.service" }),
+    ]);
   });
 
   it("a body that is not UTF-8: 400, no signal, no incident, one signal.rejected with the reason", async () => {

@@ -123,11 +123,22 @@ function formatAudit(report: AuditReport): string {
     service.successRate === undefined ? "-" : `${Math.round(service.successRate * 100)}%`,
     service.mttrP50Ms === undefined ? "-" : formatMs(service.mttrP50Ms),
   ]);
+  // Alerts the webhook refused belong to no incident: listed apart, and only when there are some.
+  const rejected = report.rejections.map((rejection) => [
+    rejection.at.replace(/\.\d+Z$/, "Z"),
+    rejection.source,
+    rejection.scope,
+    rejection.path ?? "-",
+    rejection.reason,
+  ]);
   return [
     table(["OPENED", "SERVICE", "ALERT", "ACTION", "OUTCOME", "MTTR", "CHAIN"], rows),
     "",
     table(["SERVICE", "INCIDENTS", "RESOLVED", "FAILED", "SUCCESS", "MTTR P50"], services),
     "",
+    ...(rejected.length === 0
+      ? []
+      : [table(["REJECTED", "SOURCE", "SCOPE", "WHERE", "REASON"], rejected), ""]),
   ].join("\n");
 }
 
