@@ -179,6 +179,7 @@ function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: Parse
 }
 
 const alertList = z.array(AlertmanagerWebhookAlert);
+const hexFingerprint = /^[0-9a-fA-F]{1,64}$/;
 
 /** What every alert of one notification shares. */
 interface NotificationFacts {
@@ -202,10 +203,9 @@ function alertSignal(
     typeof raw === "object" && raw !== null && !Array.isArray(raw)
       ? (raw as { fingerprint?: unknown }).fingerprint
       : undefined;
+  // Kept only when it looks like one (Alertmanager's are 16 hex digits): it is stored as is.
   const fingerprint =
-    typeof rawFingerprint === "string" && rawFingerprint !== "" && rawFingerprint.length <= 64
-      ? rawFingerprint
-      : undefined;
+    typeof rawFingerprint === "string" && hexFingerprint.test(rawFingerprint) ? rawFingerprint : undefined;
   const reject = (path: string, reason: string): RejectedItem => ({
     index,
     path,

@@ -320,7 +320,8 @@ describe("alertmanagerWebhook", () => {
     );
   });
 
-  it("parses 100 alerts quickly", () => {
+  it("parses 100 alerts into 100 signals with distinct delivery keys", () => {
+    // No time budget (it failed on a loaded machine): bench/webhook measures the intake path.
     const source = alertmanagerWebhook();
     const body = exampleWith((payload) => {
       const [firing, resolved] = payload.alerts;
@@ -329,12 +330,10 @@ describe("alertmanagerWebhook", () => {
         fingerprint: index.toString(16).padStart(16, "0"),
       }));
     });
-    for (let warmup = 0; warmup < 20; warmup++) parse(source, body);
-    const rounds = 50;
-    const started = performance.now();
-    for (let round = 0; round < rounds; round++) expect(parse(source, body)).toHaveLength(100);
-    // About 0.3 ms on a laptop; the bound only catches an accidental order-of-magnitude slowdown.
-    expect((performance.now() - started) / rounds).toBeLessThan(5);
+    const signals = parse(source, body);
+    expect(signals).toHaveLength(100);
+    expect(new Set(signals.map((signal) => signal.dedupKey)).size).toBe(100);
+    expect(signals[99]?.fingerprint).toBe("0000000000000063");
   });
 
   it("refuses unusable settings", () => {
