@@ -211,7 +211,22 @@ describe("the Grafana dashboard", () => {
         },
       ],
     });
-    for (const payload of [example, highCpu, paymentsDown]) {
+    // One malformed alert beside a valid one (rejected, the other taken), and a notification that
+    // Alertmanager cut short (max_alerts): both are counted.
+    const partly = structuredClone(paymentsDown);
+    Object.assign(partly, {
+      truncatedAlerts: 2,
+      alerts: [
+        ...(paymentsDown.alerts as unknown[]),
+        {
+          status: "firing",
+          labels: { service: "payments" },
+          startsAt: "2026-08-20T10:17:00.000Z",
+          fingerprint: "0f",
+        },
+      ],
+    });
+    for (const payload of [example, highCpu, paymentsDown, partly]) {
       const response = await fetch(`${url}/webhook/alertmanager`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },

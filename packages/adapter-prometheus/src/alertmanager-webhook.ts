@@ -1,12 +1,15 @@
 import {
   BadInputError,
+  type RejectedItem,
   type Signal,
+  type SignalParseResult,
   type SignalSource,
   type SignalSourceRoute,
   shortHash,
   type WebhookAuth,
 } from "@selfheal/core";
 import { z } from "zod";
+import { describeIssues, jsonPath, preview } from "./webhook-issues.js";
 
 /** Settings of `alertmanagerWebhook`. */
 export interface AlertmanagerWebhookSettings {
@@ -66,28 +69,32 @@ export type AlertmanagerWebhookAlert = z.infer<typeof AlertmanagerWebhookAlert>;
 
 /**
  * An Alertmanager webhook payload, version 4 (`webhook_config` without a custom `payload`):
- * only the fields we read. See `contracts/alertmanager-webhook.md`.
+ * only the fields we read. See `contracts/alertmanager-webhook.md`. The alerts are checked one
+ * by one with {@link AlertmanagerWebhookAlert}: one bad alert must not sink the others.
  */
 export const AlertmanagerWebhookPayload = z.object({
   version: z.literal("4"),
   groupKey: z.string().nullish(),
   groupLabels: labelMap.nullish(),
   commonLabels: labelMap.nullish(),
-  alerts: z.array(AlertmanagerWebhookAlert),
+  /** Alerts Alertmanager left out because of the receiver's `max_alerts`. */
+  truncatedAlerts: z.number().int().nonnegative().nullish(),
+  alerts: z.array(z.unknown()),
 });
 export type AlertmanagerWebhookPayload = z.infer<typeof AlertmanagerWebhookPayload>;
 
 const defaultPath = "/webhook/alertmanager";
 const defaultServiceLabel = "service";
 const defaultName = "alertmanager";
-const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const invalidOptionPrefix = /^Invalid option: /;
 
 /**
  * A signal source for Alertmanager's generic webhook: one signal per alert of each
  * notification. Each call returns an independent source (two Alertmanager clusters, two
- * routes). Malformed payloads are refused with a `BadInputError` naming the JSON path
- * (`alerts[2].startsAt`), so the webhook server answers 400 and records nothing.
+ * routes). A payload that is malformed as a whole (not an object, not version 4, `alerts` not a
+ * list) is refused with a `BadInputError` naming the JSON path, so the webhook server answers
+ * 400. A malformed alert (no `alertname`, no service label, a bad timestamp) is rejected alone,
+ * with its JSON path (`alerts[2].startsAt`), and the valid alerts beside it are accepted:
+ * Alertmanager never retries a 4xx. `truncatedAlerts` is set on every signal when above 0.
  *
  * @example
  * createController({ sources: [alertmanagerWebhook({ auth: { bearer: process.env.AM_TOKEN ?? "" } })], ... })
@@ -122,7 +129,7 @@ interface ParserConfig {
   readonly servicePathSuffix: string;
 }
 
-function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: ParserConfig): Signal[] {
+function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: ParserConfig): SignalParseResult {
   const errorContext = { adapter: config.name, operation: "parse" } as const;
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new BadInputError(
@@ -143,61 +150,116 @@ function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: Parse
 
   const parsed = AlertmanagerWebhookPayload.safeParse(body, { reportInput: true });
   if (!parsed.success) {
-    const [first, ...rest] = parsed.error.issues;
-    const where = first === undefined ? "" : jsonPath(first.path);
-    const more = rest.length === 0 ? "" : ` (and ${rest.length} more problem${rest.length === 1 ? "" : "s"})`;
+    const problem = describeIssues(parsed.error.issues, []);
     throw new BadInputError(
-      `invalid Alertmanager webhook payload${where === "" ? "" : ` at ${where}`}: ${first === undefined ? "invalid" : describeIssue(first)}${more}`,
-      { ...errorContext, ...(where === "" ? {} : { path: where }) },
+      `invalid Alertmanager webhook payload${problem.path === "" ? "" : ` at ${problem.path}`}: ${problem.reason}`,
+      { ...errorContext, ...(problem.path === "" ? {} : { path: problem.path }) },
     );
   }
 
   const payload = parsed.data;
-  const groupKey = payload.groupKey ?? "";
-  const fallbackService =
-    payload.commonLabels?.[config.serviceLabel] || payload.groupLabels?.[config.serviceLabel];
-  const receivedAtText = receivedAt.toISOString();
+  const notification: NotificationFacts = {
+    groupKey: payload.groupKey ?? "",
+    fallbackService:
+      payload.commonLabels?.[config.serviceLabel] || payload.groupLabels?.[config.serviceLabel] || undefined,
+    receivedAt: receivedAt.toISOString(),
+    truncatedAlerts: payload.truncatedAlerts ?? 0,
+  };
   const signals: Signal[] = [];
-  for (const [index, alert] of payload.alerts.entries()) {
-    const alertname = alert.labels.alertname;
-    if (alertname === undefined || alertname === "") {
-      throw new BadInputError(`alert ${index} (fingerprint ${alert.fingerprint}) has no "alertname" label`, {
-        ...errorContext,
-        path: `alerts[${index}].labels.alertname`,
-      });
-    }
-    const service = alert.labels[config.serviceLabel] || fallbackService;
-    if (service === undefined || service === "") {
-      throw new BadInputError(
-        `alert ${index} (${alertname}, fingerprint ${alert.fingerprint}) has no "${config.serviceLabel}" label, ` +
-          "nor do the payload's commonLabels or groupLabels: add it to the alerting rule or set serviceLabel",
-        { ...errorContext, path: `alerts[${index}].${config.servicePathSuffix}` },
-      );
-    }
-    const signal: Signal = {
-      source: config.name,
-      // Same delivery (retry, repeat, HA replica) → same key; the resolved notice differs by status.
-      dedupKey: shortHash([groupKey, alert.fingerprint, alert.startsAt, alert.status], 32),
-      status: alert.status,
-      alertname,
-      service,
-      labels: alert.labels,
-      annotations: alert.annotations ?? {},
-      fingerprint: alert.fingerprint,
-      startsAt: alert.startsAt,
-      receivedAt: receivedAtText,
-    };
-    const endsAt = alert.endsAt;
-    if (endsAt !== undefined && endsAt !== null && endsAt !== "" && !isGoZeroTime(endsAt)) {
-      signal.endsAt = endsAt;
-    }
-    if (groupKey !== "") signal.groupKey = groupKey;
-    if (alert.generatorURL !== undefined && alert.generatorURL !== null && alert.generatorURL !== "") {
-      signal.generatorUrl = alert.generatorURL;
-    }
-    signals.push(signal);
+  const rejected: RejectedItem[] = [];
+  // One pass over the whole list first: the usual, all-valid notification costs no more than
+  // before alerts were checked one by one; only a list with a bad alert is checked alert by alert.
+  const all = alertList.safeParse(payload.alerts);
+  for (const [index, raw] of payload.alerts.entries()) {
+    const result = alertSignal(index, all.success ? all.data[index] : raw, all.success, notification, config);
+    if ("reason" in result) rejected.push(result);
+    else signals.push(result);
   }
-  return signals;
+  return { signals, rejected };
+}
+
+const alertList = z.array(AlertmanagerWebhookAlert);
+const hexFingerprint = /^[0-9a-fA-F]{1,64}$/;
+
+/** What every alert of one notification shares. */
+interface NotificationFacts {
+  readonly groupKey: string;
+  readonly fallbackService: string | undefined;
+  readonly receivedAt: string;
+  readonly truncatedAlerts: number;
+}
+
+/** One alert of a notification as a signal, or why it cannot be one. */
+function alertSignal(
+  index: number,
+  raw: unknown,
+  /** `raw` is already a valid `AlertmanagerWebhookAlert`. */
+  checked: boolean,
+  notification: NotificationFacts,
+  config: ParserConfig,
+): Signal | RejectedItem {
+  // Read before validation, so a rejection can still name the alert when the rest is broken.
+  const rawFingerprint =
+    typeof raw === "object" && raw !== null && !Array.isArray(raw)
+      ? (raw as { fingerprint?: unknown }).fingerprint
+      : undefined;
+  // Kept only when it looks like one (Alertmanager's are 16 hex digits): it is stored as is.
+  const fingerprint =
+    typeof rawFingerprint === "string" && hexFingerprint.test(rawFingerprint) ? rawFingerprint : undefined;
+  const reject = (path: string, reason: string): RejectedItem => ({
+    index,
+    path,
+    reason,
+    ...(fingerprint === undefined ? {} : { fingerprint }),
+  });
+  let alert: AlertmanagerWebhookAlert;
+  if (checked) alert = raw as AlertmanagerWebhookAlert;
+  else {
+    const parsed = AlertmanagerWebhookAlert.safeParse(raw, { reportInput: true });
+    if (!parsed.success) {
+      const problem = describeIssues(parsed.error.issues, ["alerts", index]);
+      return reject(problem.path, `invalid alert at ${problem.path}: ${problem.reason}`);
+    }
+    alert = parsed.data;
+  }
+  const alertname = alert.labels.alertname;
+  if (alertname === undefined || alertname === "") {
+    return reject(
+      `alerts[${index}].labels.alertname`,
+      `alert ${index} (fingerprint ${alert.fingerprint}) has no "alertname" label`,
+    );
+  }
+  const service = alert.labels[config.serviceLabel] || notification.fallbackService;
+  if (service === undefined || service === "") {
+    return reject(
+      `alerts[${index}].${config.servicePathSuffix}`,
+      `alert ${index} (${alertname}, fingerprint ${alert.fingerprint}) has no "${config.serviceLabel}" label, ` +
+        "nor do the payload's commonLabels or groupLabels: add it to the alerting rule or set serviceLabel",
+    );
+  }
+  const signal: Signal = {
+    source: config.name,
+    // Same delivery (retry, repeat, HA replica) → same key; the resolved notice differs by status.
+    dedupKey: shortHash([notification.groupKey, alert.fingerprint, alert.startsAt, alert.status], 32),
+    status: alert.status,
+    alertname,
+    service,
+    labels: alert.labels,
+    annotations: alert.annotations ?? {},
+    fingerprint: alert.fingerprint,
+    startsAt: alert.startsAt,
+    receivedAt: notification.receivedAt,
+  };
+  const endsAt = alert.endsAt;
+  if (endsAt !== undefined && endsAt !== null && endsAt !== "" && !isGoZeroTime(endsAt)) {
+    signal.endsAt = endsAt;
+  }
+  if (notification.groupKey !== "") signal.groupKey = notification.groupKey;
+  if (alert.generatorURL !== undefined && alert.generatorURL !== null && alert.generatorURL !== "") {
+    signal.generatorUrl = alert.generatorURL;
+  }
+  if (notification.truncatedAlerts > 0) signal.truncatedAlerts = notification.truncatedAlerts;
+  return signal;
 }
 
 /**
@@ -206,36 +268,4 @@ function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: Parse
  */
 function isGoZeroTime(timestamp: string): boolean {
   return timestamp.startsWith("0001-01-01T");
-}
-
-/** A zod issue as a sentence: what was expected, and what came instead (briefly). */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && issue.input === undefined)
-    return `missing (expected ${issue.expected})`;
-  if (issue.code === "invalid_type") return `expected ${issue.expected}, got ${preview(issue.input)}`;
-  if (issue.code === "invalid_value" && issue.input !== undefined) {
-    return `${issue.message.replace(invalidOptionPrefix, "")}, got ${preview(issue.input)}`;
-  }
-  return issue.message;
-}
-
-/** `["alerts", 2, "startsAt"]` → `alerts[2].startsAt`; odd keys in brackets: `labels["a.b"]`. */
-function jsonPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else if (typeof key === "string" && identifier.test(key)) out += out === "" ? key : `.${key}`;
-    else out += `[${JSON.stringify(String(key))}]`;
-  }
-  return out;
-}
-
-/** A short rendering of a received value for an error message. */
-function preview(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }

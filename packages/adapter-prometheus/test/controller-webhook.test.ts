@@ -3,8 +3,9 @@ import { type Controller, createController, memoryStore, silentLogger } from "@s
 import { recordingRemediator, staticPolicy } from "@selfheal/core/testing";
 import { afterEach, expect, it } from "vitest";
 import { alertmanagerWebhook } from "../src/index.js";
+import { contractUrl } from "./contract-files.js";
 
-const example = new URL("../../../../shared/contracts/alertmanager-webhook-example.json", import.meta.url);
+const example = contractUrl("alertmanager-webhook-example.json");
 let controller: Controller | undefined;
 afterEach(async () => {
   await controller?.close({ timeout: 1000 });
@@ -47,19 +48,35 @@ it("the same notification delivered 3 times in a row → 1 incident, 1 action", 
   expect(remediator.sideEffects).toHaveLength(1);
 });
 
-it("refused deliveries record nothing and act on nothing", async () => {
+it("refused deliveries and rejected alerts act on nothing; only authenticated ones are recorded, as rejected", async () => {
   const { controller, remediator, post } = await start();
   const body = await readFile(example, "utf8");
+  expect((await post(body, "wrong-token-value")).status).toBe(401);
+  expect(await controller.store.listEvents()).toHaveLength(0);
   const refused = [
-    await post(body, "wrong-token-value"),
     await post("{not json"),
     await post(body.replace('"version": "4"', '"version": "3"')),
-    await post(body.replace(/"fingerprint": "[0-9a-f]+",?/g, "")),
+    await post(
+      JSON.stringify({
+        ...JSON.parse(body),
+        alerts: (JSON.parse(body) as { alerts: Record<string, unknown>[] }).alerts.map(
+          ({ fingerprint: _, ...alert }) => alert,
+        ),
+      }),
+    ),
   ];
-  expect(refused.map((answer) => answer.status)).toEqual([401, 400, 400, 400]);
+  expect(refused.map((answer) => answer.status)).toEqual([400, 400, 200]);
+  expect(await refused[2]?.json()).toMatchObject({ status: "accepted", signals: 0, rejected: 2 });
   await controller.settled();
   expect(await controller.store.listIncidents()).toHaveLength(0);
-  expect(await controller.store.listEvents()).toHaveLength(0);
+  const events = await controller.store.listEvents();
+  expect(events.map((event) => event.type)).toEqual(Array(4).fill("signal.rejected"));
+  expect(events.map((event) => [event.data?.scope, event.data?.path])).toEqual([
+    ["delivery", undefined],
+    ["delivery", "version"],
+    ["item", "alerts[0].fingerprint"],
+    ["item", "alerts[1].fingerprint"],
+  ]);
   expect(remediator.sideEffects).toHaveLength(0);
 });
 

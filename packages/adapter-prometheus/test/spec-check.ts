@@ -4,6 +4,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { Agent, type Dispatcher } from "undici";
 import { parse } from "yaml";
+import { contractUrl } from "./contract-files.js";
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -50,7 +51,7 @@ function headerRecord(headers: unknown): Record<string, string> {
   return out;
 }
 
-const contracts = new URL("../../../../shared/contracts/", import.meta.url);
+const contracts = contractUrl("");
 
 type Json = Record<string, unknown>;
 

@@ -11,9 +11,9 @@ import {
 } from "@selfheal/core";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AlertmanagerWebhookSettings, alertmanagerWebhook } from "../src/index.js";
+import { contractUrl } from "./contract-files.js";
 
-// shared/ sits beside the repository clone (here /work/shared beside /work/main).
-const exampleUrl = new URL("../../../../shared/contracts/alertmanager-webhook-example.json", import.meta.url);
+const exampleUrl = contractUrl("alertmanager-webhook-example.json");
 let exampleText: string;
 
 beforeAll(async () => {
@@ -41,9 +41,9 @@ async function start(
   const accepted: Harness["accepted"] = [];
   const listener = createRequestListener({
     sources: [alertmanagerWebhook(settings)],
-    accept: async (signals, source) => {
+    accept: async (signals, source, rejected) => {
       accepted.push({ signals, source });
-      await accept(signals, source);
+      await accept(signals, source, rejected);
     },
     accepting: () => true,
     health: () => ({ ok: true }),
@@ -107,7 +107,7 @@ describe("Alertmanager webhook over HTTP", () => {
     expect(accepted).toHaveLength(0);
   });
 
-  it("answers 400 with the JSON path of a missing field", async () => {
+  it("accepts the valid alert beside one missing a field, and answers the JSON path of the other", async () => {
     const { url, accepted } = await start();
     const response = await deliver(
       url,
@@ -115,9 +115,14 @@ describe("Alertmanager webhook over HTTP", () => {
         delete payload.alerts[1]?.fingerprint;
       }),
     );
-    expect(response.status).toBe(400);
-    expect(await errorOf(response)).toMatchObject({ code: "bad_request", path: "alerts[1].fingerprint" });
-    expect(accepted).toHaveLength(0);
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { rejections: { path: string; reason: string }[] };
+    expect(answer).toMatchObject({ status: "accepted", signals: 1, rejected: 1 });
+    expect(answer.rejections).toEqual([
+      { index: 1, path: "alerts[1].fingerprint", reason: expect.stringContaining("missing") },
+    ]);
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0]?.signals.map((signal) => signal.status)).toEqual(["firing"]);
   });
 
   it("answers 400 with the position of malformed JSON", async () => {

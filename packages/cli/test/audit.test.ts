@@ -9,7 +9,7 @@ import {
   silentLogger,
   type Verifier,
 } from "@selfheal/core";
-import { makeSignal, recordingRemediator, staticPolicy } from "@selfheal/core/testing";
+import { makeEvent, makeSignal, recordingRemediator, staticPolicy } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "./cli-harness.js";
 
@@ -57,9 +57,24 @@ beforeAll(async () => {
   await controller.handle([
     makeSignal({ service: "checkout", startsAt }),
     makeSignal({ service: "payments", startsAt }),
-    makeSignal({ service: "search", alertname: "HighCPU", startsAt }),
+    // Alertmanager left 3 alerts of this one's notification out (max_alerts).
+    makeSignal({ service: "search", alertname: "HighCPU", startsAt, truncatedAlerts: 3 }),
   ]);
   await controller.settled();
+  // What the webhook records for an alert it rejected beside accepted ones (see webhook-intake.test.ts).
+  await controller.store.appendEvents([
+    makeEvent({
+      type: "signal.rejected",
+      at: new Date().toISOString(),
+      data: {
+        source: "alertmanager",
+        scope: "item",
+        index: 1,
+        path: "alerts[1].startsAt",
+        reason: "invalid alert at alerts[1].startsAt: expected an RFC 3339 timestamp",
+      },
+    }),
+  ]);
   await controller.close();
   await writeFile(
     join(folder, "selfheal.yaml"),
@@ -128,6 +143,13 @@ describe("selfheal audit", () => {
       (await runInProcess(["audit", "--json", "--service", "search"], { cwd: folder })).stdout,
     );
     expect((one as AuditReport).incidents.map((incident) => incident.outcome)).toEqual(["no_action"]);
+    expect((one as AuditReport).incidents.map((incident) => incident.truncatedAlerts)).toEqual([3]);
+    expect(report.incidents.filter((incident) => incident.truncatedAlerts !== undefined)).toHaveLength(1);
+    expect(report.rejections).toEqual([
+      expect.objectContaining({ source: "alertmanager", scope: "item", path: "alerts[1].startsAt" }),
+    ]);
+    // A rejected alert has no service: a service filter leaves it out.
+    expect((one as AuditReport).rejections).toEqual([]);
     const later = JSON.parse(
       (await runInProcess(["audit", "--json", "--since", "2099-01-01T00:00:00Z"], { cwd: folder })).stdout,
     );
@@ -145,6 +167,10 @@ describe("selfheal audit", () => {
     expect(answer.stdout).toMatch(
       /checkout +HighErrorRate +rollback +resolved +1m(\d+s)? +signal .* → verification /,
     );
+    expect(answer.stdout).toMatch(/search +HighCPU \(\+3 left out\) +none +no_action /);
+    expect(answer.stdout).toMatch(/^REJECTED +SOURCE +SCOPE +WHERE +REASON$/m);
+    expect(answer.stdout).toMatch(/alertmanager +item +alerts\[1\]\.startsAt +invalid alert at/);
+    expect(answer.stdout).toMatch(/checkout +HighErrorRate +rollback/);
     expect(answer.stdout).toMatch(/^checkout +1 +1 +0 +100% +1m/m);
     expect(answer.stdout).toMatch(/^payments +1 +0 +1 +0% +-/m);
   });

@@ -204,6 +204,21 @@ describe("the shipped example and schema", () => {
     expect(JSON.stringify(schema)).toContain('"rateLimit"');
   });
 
+  it("check refuses headers allowed longer than the whole request, naming the key", async () => {
+    await writeFile(
+      join(folder, "timeouts.yaml"),
+      "policy: { builtin: {} }\nlisten:\n  headersTimeout: 30s\n  requestTimeout: 10s\n  keepAliveTimeout: 310s\n",
+    );
+    const answer = await runInProcess(["check", "-c", "timeouts.yaml"], { cwd: folder });
+    expect(answer.code).toBe(2);
+    expect(answer.stderr).toContain("listen.headersTimeout: must not be longer than listen.requestTimeout");
+    await writeFile(
+      join(folder, "timeouts-ok.yaml"),
+      "policy: { builtin: {} }\nlisten: { requestTimeout: 1m }\n",
+    );
+    expect((await runInProcess(["check", "-c", "timeouts-ok.yaml"], { cwd: folder })).code).toBe(0);
+  });
+
   it("check exits 0 on a valid file and 2 with every problem on an invalid one", async () => {
     await writeFile(join(folder, "ok.yaml"), "policy:\n  builtin: {}\n");
     await writeFile(

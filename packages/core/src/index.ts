@@ -2,6 +2,7 @@ export * from "./audit/audit-chain.js";
 export * from "./audit/audit-report.js";
 export * from "./errors/selfheal-error.js";
 export * from "./http/request-listener.js";
+export { type ServerTimeouts, webhookServerOptions } from "./http/server-timeouts.js";
 export * from "./notify/dispatch-notifications.js";
 export * from "./notify/slack-notifier.js";
 export * from "./notify/webhook-notifier.js";

@@ -5,7 +5,13 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { expect, it } from "vitest";
-import { createController, memoryStore, silentLogger } from "../src/index.js";
+import {
+  BadInputError,
+  createController,
+  memoryStore,
+  type SignalSource,
+  silentLogger,
+} from "../src/index.js";
 import { recordingRemediator, scriptedVerifier, staticPolicy } from "../src/testing/index.js";
 import { alertSignal } from "./helpers.js";
 import { TestReader } from "./otel-reader.js";
@@ -49,4 +55,61 @@ it("a controller counts actions, suppressions and MTTR, and traces each stage", 
   );
   await meterProvider.shutdown();
   await tracerProvider.shutdown();
+});
+
+it("a controller counts rejected alerts, refused deliveries and alerts left out by the sender", async () => {
+  const reader = new TestReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  // Two valid items and one without a name; the sender says it left 3 alerts out.
+  const source: SignalSource = {
+    name: "partial",
+    route: {
+      path: "/hook",
+      parse(body, context) {
+        const items = (body as { items?: unknown }).items;
+        if (!Array.isArray(items)) throw new BadInputError("items must be an array", { path: "items" });
+        const named = items.flatMap((item: { name?: unknown }, index) =>
+          typeof item.name === "string" ? [{ name: item.name, index }] : [],
+        );
+        return {
+          signals: named.map(({ name, index }) => ({
+            ...alertSignal({ alertname: name, dedupKey: `d${index}` }),
+            source: "partial",
+            groupKey: "g",
+            receivedAt: context.receivedAt.toISOString(),
+            truncatedAlerts: 3,
+          })),
+          rejected: [{ index: 2, path: "items[2].name", reason: "missing name" }],
+        };
+      },
+    },
+  };
+  const controller = createController({
+    sources: [source],
+    policy: staticPolicy({ action: "none", reason: "test" }),
+    store: memoryStore(),
+    logger: silentLogger,
+    meterProvider,
+  });
+  const { url } = await controller.listen({ port: 0, host: "127.0.0.1" });
+  const post = (body: string) =>
+    fetch(`${url}/hook`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  expect((await post(JSON.stringify({ items: [{ name: "A" }, { name: "B" }, {}] }))).status).toBe(200);
+  expect((await post(JSON.stringify({ items: 1 }))).status).toBe(400);
+  await controller.settled();
+  await controller.close();
+
+  const { resourceMetrics } = await reader.collect();
+  const points = (name: string) =>
+    resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .find((metric) => metric.descriptor.name === name)
+      ?.dataPoints.map((point) => [point.attributes, point.value]);
+  // Counted once per delivery, not once per signal of it.
+  expect(points("selfheal_truncated_alerts_total")).toEqual([[{ source: "partial" }, 3]]);
+  expect(points("selfheal_signals_rejected_total")).toEqual([
+    [{ source: "partial", scope: "item" }, 1],
+    [{ source: "partial", scope: "delivery" }, 1],
+  ]);
+  await meterProvider.shutdown();
 });

@@ -92,9 +92,9 @@ async function start(overrides: Partial<RequestListenerOptions> = {}): Promise<H
     readiness: async () => ({ ready: true, checks: { store: "ok" } }),
     logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
     ...overrides,
-    accept: async (signals, source) => {
+    accept: async (signals, source, rejected) => {
       accepted.push({ signals, source });
-      await overrides.accept?.(signals, source);
+      await overrides.accept?.(signals, source, rejected);
     },
   };
   const server = createServer(createRequestListener(options));

@@ -56,6 +56,19 @@ const headings = (body: string): string[] =>
     .map((line) => line.slice(3));
 
 describe("changeRequestText", () => {
+  it("says when Alertmanager left alerts out of the notification, and only then", () => {
+    const truncated = changeRequestText({
+      incident: { ...incident, truncatedAlerts: 3 },
+      decision,
+      plan,
+      input,
+    });
+    expect(truncated.body).toContain(
+      "- **Alerts left out:** Alertmanager left out 3 alerts of this notification (max_alerts)",
+    );
+    expect(changeRequestText({ incident, decision, plan, input }).body).not.toContain("left out");
+  });
+
   it("writes every section, in order", () => {
     const text = changeRequestText({ incident, decision, plan, input });
     expect(headings(text.body)).toEqual([

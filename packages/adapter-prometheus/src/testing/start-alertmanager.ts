@@ -15,6 +15,12 @@ export interface StartAlertmanagerOptions {
    */
   readonly sendResolved?: boolean;
   /**
+   * Most alerts in one webhook notification (`max_alerts`); Alertmanager counts the others in
+   * `truncatedAlerts`. 0 means all.
+   * @default 0
+   */
+  readonly maxAlerts?: number;
+  /**
    * Labels alerts are grouped by.
    * @default ["alertname", "service"]
    */
@@ -67,7 +73,13 @@ export async function startAlertmanager(options: StartAlertmanagerOptions = {}):
       const configFile = join(directory, "alertmanager.yml");
       const receiver: Record<string, unknown> = { name: "selfheal" };
       if (options.webhookUrl !== undefined) {
-        receiver.webhook_configs = [{ url: options.webhookUrl, send_resolved: options.sendResolved ?? true }];
+        receiver.webhook_configs = [
+          {
+            url: options.webhookUrl,
+            send_resolved: options.sendResolved ?? true,
+            max_alerts: options.maxAlerts ?? 0,
+          },
+        ];
       }
       const config = {
         route: {

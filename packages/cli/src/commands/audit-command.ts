@@ -102,7 +102,10 @@ function formatAudit(report: AuditReport): string {
   const rows = report.incidents.map((incident) => [
     incident.openedAt.replace(/\.\d+Z$/, "Z"),
     incident.service,
-    incident.alertname,
+    // Visible where the alert is named: the incident was decided on part of its group.
+    incident.truncatedAlerts === undefined
+      ? incident.alertname
+      : `${incident.alertname} (+${incident.truncatedAlerts} left out)`,
     incident.action ?? "-",
     incident.outcome,
     incident.mttrMs === undefined ? "-" : formatMs(incident.mttrMs),
@@ -120,11 +123,22 @@ function formatAudit(report: AuditReport): string {
     service.successRate === undefined ? "-" : `${Math.round(service.successRate * 100)}%`,
     service.mttrP50Ms === undefined ? "-" : formatMs(service.mttrP50Ms),
   ]);
+  // Alerts the webhook refused belong to no incident: listed apart, and only when there are some.
+  const rejected = report.rejections.map((rejection) => [
+    rejection.at.replace(/\.\d+Z$/, "Z"),
+    rejection.source,
+    rejection.scope,
+    rejection.path ?? "-",
+    rejection.reason,
+  ]);
   return [
     table(["OPENED", "SERVICE", "ALERT", "ACTION", "OUTCOME", "MTTR", "CHAIN"], rows),
     "",
     table(["SERVICE", "INCIDENTS", "RESOLVED", "FAILED", "SUCCESS", "MTTR P50"], services),
     "",
+    ...(rejected.length === 0
+      ? []
+      : [table(["REJECTED", "SOURCE", "SCOPE", "WHERE", "REASON"], rejected), ""]),
   ].join("\n");
 }
 

@@ -58,7 +58,9 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
         wired.settings.sources?.find((candidate) => candidate.route !== undefined) ?? alertmanagerWebhook();
       const route = source.route;
       if (route === undefined) throw new BadInputError("no webhook source to parse the payload with");
-      const signals = route.parse(payload, { receivedAt: new Date(), headers: {} });
+      const parsed = route.parse(payload, { receivedAt: new Date(), headers: {} });
+      // As the webhook server does: the valid alerts are decided on, the malformed ones shown.
+      const { signals, rejected } = Array.isArray(parsed) ? { signals: parsed, rejected: [] } : parsed;
       const deciding = steps.step(`deciding on ${signals.length} alert${signals.length === 1 ? "" : "s"}`);
       await controller.handle(signals);
       await controller.settled();
@@ -71,8 +73,8 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
       }
       io.stdout(
         values.json === true
-          ? `${JSON.stringify({ dryRun: true, signals: signals.length, incidents }, null, 2)}\n`
-          : formatReplay(incidents),
+          ? `${JSON.stringify({ dryRun: true, signals: signals.length, rejected, incidents }, null, 2)}\n`
+          : formatReplay(incidents, rejected),
       );
       return exitCodes.ok;
     } finally {

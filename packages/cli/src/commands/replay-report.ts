@@ -1,4 +1,4 @@
-import type { AuditEvent, Incident, JsonObject, RemediationPlan } from "@selfheal/core";
+import type { AuditEvent, Incident, JsonObject, RejectedItem, RemediationPlan } from "@selfheal/core";
 
 /** What the guardrails said about a decision. */
 export interface ReplayVerdict {
@@ -35,6 +35,8 @@ export interface ReplayIncident {
   };
   /** Why it ended so, in words. */
   readonly reason?: string;
+  /** Alerts the sender left out of the notification (Alertmanager `truncatedAlerts`), when any. */
+  readonly truncatedAlerts?: number;
 }
 
 /** The incidents of a replay, from the memory store it ran on. */
@@ -66,6 +68,7 @@ export function replayIncident(incident: Incident, events: readonly AuditEvent[]
           },
         }),
     ...(reason === undefined ? {} : { reason }),
+    ...(incident.truncatedAlerts === undefined ? {} : { truncatedAlerts: incident.truncatedAlerts }),
   };
 }
 
@@ -101,15 +104,29 @@ function objectOf(value: unknown): JsonObject | undefined {
     : undefined;
 }
 
-/** A replay for people: one block per incident. */
-export function formatReplay(incidents: readonly ReplayIncident[]): string {
-  if (incidents.length === 0) return "No incident: the payload holds no firing alert.\n";
-  return incidents.map(formatIncident).join("\n");
+/** A replay for people: one block per incident, then the alerts the source rejected. */
+export function formatReplay(
+  incidents: readonly ReplayIncident[],
+  rejected: readonly RejectedItem[] = [],
+): string {
+  const rejectedText =
+    rejected.length === 0
+      ? ""
+      : `\n== rejected alerts (the webhook answers 200 and records each as signal.rejected)\n${rejected
+          .map((item) => `${item.path}: ${item.reason}\n`)
+          .join("")}`;
+  if (incidents.length === 0) return `No incident: the payload holds no firing alert.\n${rejectedText}`;
+  return `${incidents.map(formatIncident).join("\n")}${rejectedText}`;
 }
 
 function formatIncident(incident: ReplayIncident): string {
   const lines = [`Incident ${incident.id} (${incident.service} / ${incident.alertname}): ${incident.state}`];
   const section = (title: string, body: string) => lines.push("", `== ${title}`, body.trimEnd());
+  if (incident.truncatedAlerts !== undefined) {
+    lines.push(
+      `Alertmanager left out ${incident.truncatedAlerts} alert${incident.truncatedAlerts === 1 ? "" : "s"} of this notification (max_alerts): decided on part of the group`,
+    );
+  }
   if (incident.decisionInput !== undefined)
     section("decision input", JSON.stringify(incident.decisionInput, null, 2));
   if (incident.decision !== undefined) {

@@ -43,9 +43,13 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
         throw error;
       }
     }
+    const { headersTimeout, requestTimeout, keepAliveTimeout } = loaded.config.listen;
     const listening = await controller.listen({
       host: values.host ?? loaded.config.listen.host,
       port: port ?? loaded.config.listen.port,
+      ...(headersTimeout === undefined ? {} : { headersTimeout }),
+      ...(requestTimeout === undefined ? {} : { requestTimeout }),
+      ...(keepAliveTimeout === undefined ? {} : { keepAliveTimeout }),
     });
     io.stdout(`selfheal listening on ${listening.url}\n`);
     if (wired.telemetry !== undefined) io.stdout(`metrics on ${wired.telemetry.url}\n`);

@@ -1,11 +1,34 @@
+import { toMs } from "@selfheal/core";
 import { z } from "zod";
 import { DurationConfig, HttpUrl, NotificationKinds, Port, StringMap } from "./schema-parts.js";
 
 /** `listen`: where the controller's HTTP server (webhooks, `/healthz`, `/readyz`) answers. */
-export const ListenConfig = z.strictObject({
-  host: z.string().min(1).default("0.0.0.0").describe("Address to listen on."),
-  port: Port.default(9090).describe("Port to listen on; 0 lets the system choose."),
-});
+export const ListenConfig = z
+  .strictObject({
+    host: z.string().min(1).default("0.0.0.0").describe("Address to listen on."),
+    port: Port.default(9090).describe("Port to listen on; 0 lets the system choose."),
+    headersTimeout: DurationConfig.optional().describe(
+      "Longest time to receive one request's headers (default 10s); a client that trickles them, or connects and says nothing, is answered 408 and disconnected.",
+    ),
+    requestTimeout: DurationConfig.optional().describe(
+      "Longest time to receive one whole request, headers and body (default 30s); not counted once the body is in. At least headersTimeout.",
+    ),
+    keepAliveTimeout: DurationConfig.optional().describe(
+      "How long a kept-alive connection may stay idle between requests (default 310s). Keep it above Alertmanager's client idle timeout (5m): shorter, the server closes connections Alertmanager is about to reuse and notifications fail with EOF.",
+    ),
+  })
+  .superRefine((listen, context) => {
+    // Checked here too, so `selfheal check` says it before `run` would fail to listen.
+    const headersMs = msOrNaN(listen.headersTimeout ?? "10s");
+    const requestMs = msOrNaN(listen.requestTimeout ?? "30s");
+    if (headersMs > requestMs) {
+      context.addIssue({
+        code: "custom",
+        path: ["headersTimeout"],
+        message: `must not be longer than listen.requestTimeout (${requestMs} ms): the headers are part of the request`,
+      });
+    }
+  });
 
 /** `sources`: where signals come from. */
 export const SourcesConfig = z.strictObject({
@@ -154,3 +177,12 @@ export const HooksConfig = z.strictObject({
     .optional()
     .describe("Silence the incident's alert in Alertmanager while its remediation is in flight."),
 });
+
+/** A duration in ms; NaN (which compares false) for one its own schema already reports. */
+function msOrNaN(duration: number | string): number {
+  try {
+    return toMs(duration);
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -40,6 +40,11 @@ export interface AuditIncident {
   readonly mttrMs?: number;
   /** The change request, when one was opened. */
   readonly changeRequest?: string;
+  /**
+   * The most alerts a sender left out of a notification of this incident (Alertmanager's
+   * `truncatedAlerts`): it was decided on part of the group. Absent when none was left out.
+   */
+  readonly truncatedAlerts?: number;
 }
 
 /** The ledger of one service. */
@@ -54,12 +59,30 @@ export interface ServiceSummary {
   readonly mttrP50Ms?: number;
 }
 
+/** An alert, or a whole delivery, the controller could not accept: a `signal.rejected` event. */
+export interface AuditRejection {
+  readonly at: string;
+  /** The source that received it (`alertmanager`). */
+  readonly source: string;
+  /** `item`: one alert of a delivery whose others were accepted; `delivery`: the whole request. */
+  readonly scope: "item" | "delivery";
+  /** Why, in words. */
+  readonly reason: string;
+  /** JSON path of the problem, when there is one (`alerts[2].startsAt`). */
+  readonly path?: string;
+}
+
 /** What {@link auditReport} returns. */
 export interface AuditReport {
   /** Oldest first. */
   readonly incidents: readonly AuditIncident[];
   /** By service name. */
   readonly services: readonly ServiceSummary[];
+  /**
+   * What the intake refused in the time range, oldest first: no incident tells of these. Only
+   * without a `service` or `outcome` filter (a rejected alert has neither).
+   */
+  readonly rejections: readonly AuditRejection[];
 }
 
 /** The outcome of an incident: `failed` means an action ran and did not fix the symptom. */
@@ -98,7 +121,29 @@ export async function auditReport(store: Store, query: AuditQuery = {}): Promise
     const events = await store.listEvents({ incidentId: incident.id });
     rows.push(auditIncident(incident, events));
   }
-  return { incidents: rows, services: summarize(rows) };
+  const rejections =
+    query.service === undefined && query.outcome === undefined ? await rejectionsOf(store, query) : [];
+  return { incidents: rows, services: summarize(rows), rejections };
+}
+
+async function rejectionsOf(store: Store, query: AuditQuery): Promise<AuditRejection[]> {
+  const events = await store.listEvents({
+    types: ["signal.rejected"],
+    ...(query.since === undefined ? {} : { since: query.since }),
+    ...(query.until === undefined ? {} : { until: query.until }),
+  });
+  return events.map((event) => {
+    const data = event.data ?? {};
+    const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+    const path = text(data.path);
+    return {
+      at: event.at,
+      source: text(data.source) ?? "unknown",
+      scope: data.scope === "delivery" ? "delivery" : "item",
+      reason: text(data.reason) ?? event.message,
+      ...(path === undefined ? {} : { path }),
+    };
+  });
 }
 
 function auditIncident(incident: Incident, events: readonly AuditEvent[]): AuditIncident {
@@ -122,6 +167,7 @@ function auditIncident(incident: Incident, events: readonly AuditEvent[]): Audit
     ...(incident.result?.changeRequest === undefined
       ? {}
       : { changeRequest: incident.result.changeRequest.url }),
+    ...(incident.truncatedAlerts === undefined ? {} : { truncatedAlerts: incident.truncatedAlerts }),
   };
 }
 

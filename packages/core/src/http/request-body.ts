@@ -92,12 +92,23 @@ export type JsonParseResult =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly message: string };
 
-const byteOrderMark = 0xfeff;
-
-/** Parse a UTF-8 JSON body. On failure, the message names the position (offset, line, column). */
+/**
+ * Parse a UTF-8 JSON body. On failure, the message names the position (offset, line, column).
+ * Bytes that are not UTF-8 are refused, with their byte offset: decoded leniently they would
+ * become U+FFFD and the controller would act on text the sender never wrote.
+ */
 export function parseJsonBody(body: Buffer): JsonParseResult {
-  let text = body.toString("utf8");
-  if (text.charCodeAt(0) === byteOrderMark) text = text.slice(1);
+  let text: string;
+  try {
+    // `fatal`: throw on malformed bytes instead of replacing them; a leading BOM is dropped.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    const offset = invalidUtf8Offset(body);
+    return {
+      ok: false,
+      message: `body is not valid UTF-8: malformed byte sequence at byte offset ${offset}; send the JSON as UTF-8`,
+    };
+  }
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
@@ -114,6 +125,40 @@ export function parseJsonBody(body: Buffer): JsonParseResult {
       message: `malformed JSON at position ${problem.position} (line ${problem.line}, column ${problem.column}): ${problem.description}`,
     };
   }
+}
+
+/** Byte offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+export function invalidUtf8Offset(bytes: Uint8Array): number {
+  let index = 0;
+  while (index < bytes.length) {
+    const lead = bytes[index] ?? 0;
+    if (lead < 0x80) {
+      index++;
+      continue;
+    }
+    // Sequence length and the allowed range of the second byte (RFC 3629: no overlongs, no surrogates).
+    let length: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      if (lead === 0xe0) low = 0xa0;
+      if (lead === 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      if (lead === 0xf0) low = 0x90;
+      if (lead === 0xf4) high = 0x8f;
+    } else return index;
+    for (let next = 1; next < length; next++) {
+      const byte = bytes[index + next];
+      if (byte === undefined) return index;
+      const [min, max] = next === 1 ? [low, high] : [0x80, 0xbf];
+      if (byte < min || byte > max) return index;
+    }
+    index += length;
+  }
+  return bytes.length;
 }
 
 function quote(value: string): string {

@@ -1,9 +1,10 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Signal } from "../spec/signal.js";
-import type { SignalSource } from "../spec/signal-source.js";
+import type { RejectedItem, SignalParseResult, SignalSource } from "../spec/signal-source.js";
 import type { Logger } from "../util/logger.js";
 import { failureAnswer, notAccepting, tooLarge } from "./error-answers.js";
 import { type HttpErrorAnswer, ignore, sendError, sendErrorBeforeBody, sendJson } from "./http-response.js";
+import { acceptedBody, normalizeParseResult } from "./parse-result.js";
 import {
   createProbeHandlers,
   type HealthReport,
@@ -12,10 +13,21 @@ import {
   readinessPath,
 } from "./probe-routes.js";
 import { parseJsonBody, readBody, unsupportedMediaType } from "./request-body.js";
+import { headersForSource, logRefusal, pathOf, truncate } from "./request-facts.js";
 import { type CompiledRoute, compileRoutes } from "./source-routes.js";
 
 export type { HttpErrorBody, HttpErrorCode } from "./http-response.js";
 export { type HealthReport, healthPath, type ReadinessReport, readinessPath } from "./probe-routes.js";
+
+/** A request refused as a whole after it passed authentication, as `refused` is told of it. */
+export interface RequestRefusal {
+  /** The HTTP status answered: 400, 413 or 415. */
+  readonly status: number;
+  /** What was wrong, in words; never the body. */
+  readonly reason: string;
+  /** JSON path of the problem, when there is one. */
+  readonly path?: string;
+}
 
 /** Options of `createRequestListener`. */
 export interface RequestListenerOptions {
@@ -27,8 +39,19 @@ export interface RequestListenerOptions {
    * the write would lose alerts on a crash. Reject with a retryable `SelfHealError` (e.g. a
    * `StoreError`) for a failure a retry may fix (answered 503), with a `BadInputError` for
    * signals that will never be accepted (400); anything else is answered 500.
+   *
+   * `rejected` holds the items of the body `parse` could not turn into signals (see
+   * `SignalParseResult`); record them too, before resolving: the sender is answered 200 and
+   * will not send them again.
    */
-  accept(signals: readonly Signal[], source: SignalSource): Promise<void>;
+  accept(signals: readonly Signal[], source: SignalSource, rejected: readonly RejectedItem[]): Promise<void>;
+  /**
+   * Record that a request that passed authentication was refused as a whole (400, 413, 415):
+   * Alertmanager does not retry a 4xx, so its alerts are lost and the audit trail must say so.
+   * Awaited before answering; a failure is logged and the answer stays the same. Unauthenticated
+   * requests (401) are only logged: anyone could send them.
+   */
+  refused?(refusal: RequestRefusal, source: SignalSource): Promise<void>;
   /** `false` while shutting down or overloaded: source routes answer 503 before reading the body. */
   accepting(): boolean;
   /** Served at `GET /healthz`: 200 when `ok`, else 503. */
@@ -50,9 +73,12 @@ export interface RequestListenerOptions {
  * `/healthz` and `/readyz`.
  *
  * A source route checks, in order: method (405), credentials (401), `accepting()` (503),
- * content type (415), body size (413, from Content-Length and while streaming), JSON (400),
- * `route.parse` (400 with the JSON path of the problem). Only then are the signals passed to
- * `accept`, and the answer is `200 {"status":"accepted","signals":N}` once it has resolved.
+ * content type (415), body size (413, from Content-Length and while streaming), UTF-8 and JSON
+ * (400), `route.parse` (400 with the JSON path of the problem). Only then are the signals and
+ * the items `parse` rejected passed to `accept`, and the answer is
+ * `200 {"status":"accepted","signals":N}` once it has resolved, with `rejected` (a count) and
+ * `rejections` (index, path, reason) added when some items were rejected. Each refusal after
+ * authentication is also passed to `refused`.
  * Overload and store failures are answered 503, never 429: Alertmanager retries 5xx and drops
  * a notification on any 4xx. Every error answer is `{"error":{status,code,message,path?}}`.
  *
@@ -76,6 +102,32 @@ export function createRequestListener(
   ) => {
     logRefusal(logger, req, source, answer);
     sendErrorBeforeBody(req, res, answer);
+  };
+
+  /** Tell `refused` of a 4xx given to a request that passed authentication; never throws. */
+  const recordRefusal = async (source: SignalSource, answer: HttpErrorAnswer): Promise<void> => {
+    if (options.refused === undefined || answer.status < 400 || answer.status >= 500) return;
+    try {
+      await options.refused(
+        {
+          status: answer.status,
+          reason: answer.message,
+          ...(answer.path === undefined ? {} : { path: answer.path }),
+        },
+        source,
+      );
+    } catch (error) {
+      logger.warn("could not record a refused webhook request", { source: source.name, error });
+    }
+  };
+  const refuseAuthenticated = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    source: SignalSource,
+    answer: HttpErrorAnswer,
+  ) => {
+    await recordRefusal(source, answer);
+    refuse(req, res, source, answer);
   };
 
   async function handleSourceRoute(compiled: CompiledRoute, req: IncomingMessage, res: ServerResponse) {
@@ -107,12 +159,17 @@ export function createRequestListener(
     }
     const mediaProblem = unsupportedMediaType(req.headers["content-type"], req.headers["content-encoding"]);
     if (mediaProblem !== undefined) {
-      refuse(req, res, source, { status: 415, code: "unsupported_media_type", message: mediaProblem });
+      await refuseAuthenticated(req, res, source, {
+        status: 415,
+        code: "unsupported_media_type",
+        message: mediaProblem,
+      });
       return;
     }
     const declaredLength = req.headers["content-length"];
     if (declaredLength !== undefined && Number(declaredLength) > compiled.maxBodyBytes) {
-      refuse(req, res, source, tooLarge(compiled.maxBodyBytes, `Content-Length is ${declaredLength} bytes`));
+      const answer = tooLarge(compiled.maxBodyBytes, `Content-Length is ${declaredLength} bytes`);
+      await refuseAuthenticated(req, res, source, answer);
       return;
     }
 
@@ -124,27 +181,39 @@ export function createRequestListener(
       return;
     }
     if (read.kind === "too_large") {
-      refuse(
-        req,
-        res,
-        source,
-        tooLarge(compiled.maxBodyBytes, `at least ${read.receivedBytes} bytes were sent`),
-      );
+      const answer = tooLarge(compiled.maxBodyBytes, `at least ${read.receivedBytes} bytes were sent`);
+      await refuseAuthenticated(req, res, source, answer);
       return;
     }
 
     const json = parseJsonBody(read.body);
     if (!json.ok) {
-      answerAfterBody(req, res, source, { status: 400, code: "bad_request", message: json.message });
+      const answer: HttpErrorAnswer = { status: 400, code: "bad_request", message: json.message };
+      await recordRefusal(source, answer);
+      answerAfterBody(req, res, source, answer);
       return;
     }
 
-    let signals: Signal[];
+    let parsed: SignalParseResult;
     try {
-      signals = route.parse(json.value, { receivedAt: new Date(), headers: headersForSource(req.headers) });
+      parsed = normalizeParseResult(
+        route.parse(json.value, { receivedAt: new Date(), headers: headersForSource(req.headers) }),
+      );
     } catch (error) {
-      answerAfterBody(req, res, source, failureAnswer(error, "parse", unavailableHeaders), error);
+      const answer = failureAnswer(error, "parse", unavailableHeaders);
+      await recordRefusal(source, answer);
+      answerAfterBody(req, res, source, answer, error);
       return;
+    }
+    const { signals, rejected } = parsed;
+    if (rejected.length > 0) {
+      logger.warn("webhook alerts rejected, the others accepted", {
+        source: source.name,
+        path: route.path,
+        accepted: signals.length,
+        rejected: rejected.length,
+        reasons: rejected.slice(0, 5).map((item) => `${item.path}: ${item.reason}`),
+      });
     }
 
     // Checked again: shutdown may have begun while the body was uploading.
@@ -153,13 +222,17 @@ export function createRequestListener(
       return;
     }
     try {
-      await options.accept(signals, source);
+      await options.accept(signals, source, rejected);
     } catch (error) {
       answerAfterBody(req, res, source, failureAnswer(error, "accept", unavailableHeaders), error);
       return;
     }
-    sendJson(res, 200, `{"status":"accepted","signals":${signals.length}}`);
-    logger.debug("webhook accepted", { source: source.name, signals: signals.length });
+    sendJson(res, 200, acceptedBody(signals.length, rejected));
+    logger.debug("webhook accepted", {
+      source: source.name,
+      signals: signals.length,
+      rejected: rejected.length,
+    });
   }
 
   const answerAfterBody = (
@@ -195,50 +268,4 @@ export function createRequestListener(
     }
     handled.catch(onUnexpected(req, res));
   };
-}
-
-function logRefusal(
-  logger: Logger,
-  req: IncomingMessage,
-  source: SignalSource,
-  answer: HttpErrorAnswer,
-  error?: unknown,
-): void {
-  const fields = {
-    source: source.name,
-    path: pathOf(req),
-    status: answer.status,
-    code: answer.code,
-    // Not `message`: that key is the log line's own.
-    reason: answer.message,
-    ...(answer.path === undefined ? {} : { errorPath: answer.path }),
-    ...(error === undefined ? {} : { error }),
-    remoteAddress: req.socket.remoteAddress,
-  };
-  if (answer.status >= 500) {
-    if (answer.code === "internal") logger.error("webhook request failed", fields);
-    else logger.warn("webhook request not accepted, sender should retry", fields);
-  } else if (answer.status === 405) logger.debug("webhook request refused", fields);
-  else logger.warn("webhook request refused", fields);
-}
-
-/** Request headers as a source sees them: one string each, without credentials. */
-function headersForSource(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of Object.keys(headers)) {
-    if (name === "authorization" || name === "proxy-authorization" || name === "cookie") continue;
-    const value = headers[name];
-    if (value !== undefined) out[name] = typeof value === "string" ? value : value.join(", ");
-  }
-  return out;
-}
-
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? "/";
-  const query = url.indexOf("?");
-  return query === -1 ? url : url.slice(0, query);
-}
-
-function truncate(text: string, length: number): string {
-  return text.length > length ? `${text.slice(0, length)}…` : text;
 }

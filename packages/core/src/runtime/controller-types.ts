@@ -1,5 +1,6 @@
 import type { RequestListener } from "node:http";
 import type { MeterProvider, TracerProvider } from "@opentelemetry/api";
+import type { ServerTimeouts } from "../http/server-timeouts.js";
 import type { ControllerHook } from "../spec/controller-hook.js";
 import type { Enricher } from "../spec/enricher.js";
 import type { Notifier } from "../spec/notifier.js";
@@ -108,8 +109,11 @@ export interface ControllerSettings {
   readonly now?: () => Date;
 }
 
-/** Where `listen` answers. */
-export interface ListenOptions {
+/**
+ * Where `listen` answers, and how long it waits on clients (see `ServerTimeouts`: a stalled
+ * or trickling client is disconnected; an idle kept-alive connection outlives Alertmanager's).
+ */
+export interface ListenOptions extends ServerTimeouts {
   /** @default 9090 */
   readonly port?: number;
   /** @default "0.0.0.0" */

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { createRequestListener } from "../http/request-listener.js";
+import { webhookServerOptions } from "../http/server-timeouts.js";
 import { createNotificationDispatcher } from "../notify/dispatch-notifications.js";
 import type { Remediator } from "../spec/remediator.js";
 import type { Signal } from "../spec/signal.js";
@@ -17,6 +18,7 @@ import type { Controller, ControllerSettings } from "./controller-types.js";
 import { createFollowUps } from "./follow-ups.js";
 import { createGuardrails } from "./guardrails.js";
 import { eventId, incidentIdFor } from "./ids.js";
+import { refusedDeliveryEvent, rejectedItemEvents, truncatedBySource } from "./intake-records.js";
 import { IncidentScheduler } from "./scheduler.js";
 
 export type { Controller, ControllerSettings, ListenOptions } from "./controller-types.js";
@@ -98,6 +100,9 @@ export function createController(settings: ControllerSettings): Controller {
 
   const ingest = async (entries: readonly IngestEntry[]): Promise<IngestOutcome[]> => {
     const outcomes = await store.ingest(entries);
+    for (const [source, count] of truncatedBySource(entries.map((entry) => entry.signal))) {
+      instruments.alertsTruncated(source, count);
+    }
     outcomes.forEach((outcome, index) => {
       instruments.signalReceived(entries[index]?.signal.source ?? "unknown", outcome.disposition);
       if (
@@ -211,13 +216,23 @@ export function createController(settings: ControllerSettings): Controller {
   };
   const requestListener = createRequestListener({
     sources,
-    accept: async (signals) => {
+    accept: async (signals, source, rejected) => {
       pendingDeliveries++;
       try {
         await handle(signals);
+        if (rejected.length > 0) {
+          // After the valid signals: if this write fails, the 503 makes the sender retry, and the
+          // signals already recorded are then duplicates.
+          await store.appendEvents(rejectedItemEvents(rejected, source.name, actor, now()));
+          instruments.signalsRejected(source.name, "item", rejected.length);
+        }
       } finally {
         pendingDeliveries--;
       }
+    },
+    refused: async (refusal, source) => {
+      instruments.signalsRejected(source.name, "delivery", 1);
+      await store.appendEvents([refusedDeliveryEvent(refusal, source.name, actor, now())]);
     },
     accepting: () => !closing && pendingDeliveries < maxPendingDeliveries,
     health,
@@ -235,8 +250,9 @@ export function createController(settings: ControllerSettings): Controller {
     health,
     readiness,
     async listen(options = {}) {
+      const timeouts = webhookServerOptions(options);
       await start();
-      const listening = createServer(requestListener);
+      const listening = createServer(timeouts, requestListener);
       server = listening;
       await new Promise<void>((resolve, reject) => {
         listening.once("error", reject);

@@ -50,6 +50,7 @@ export async function baseDecisionInput(options: {
       status: incident.firing.length > 0 ? "firing" : "resolved",
       starts_at: incident.startsAt,
       fingerprint: incident.fingerprint,
+      ...(incident.truncatedAlerts === undefined ? {} : { truncated_alerts: incident.truncatedAlerts }),
     },
     service: incident.service,
     incident: {

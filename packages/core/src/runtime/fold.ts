@@ -28,11 +28,15 @@ export function belongsTo(incident: Incident, signal: Signal): boolean {
  *
  * A firing signal adds its fingerprint to the incident's firing set; a resolved one removes
  * it, and when none is left the incident is marked resolved (an action not yet started is
- * then cancelled by the controller).
+ * then cancelled by the controller). `truncatedAlerts` of the incident is the largest of its
+ * signals' (alerts the sender left out of a notification).
  */
 export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: Date): FoldResult {
   const { signal, actor } = entry;
   const at = now.toISOString();
+  // 0 and absent both mean nothing was left out; only a count above 0 is recorded.
+  const truncated =
+    signal.truncatedAlerts !== undefined && signal.truncatedAlerts > 0 ? signal.truncatedAlerts : undefined;
   const received = (incidentId: string | undefined): AuditEvent => ({
     id: eventId(),
     at,
@@ -47,6 +51,7 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
       fingerprint: signal.fingerprint,
       startsAt: signal.startsAt,
       ...(signal.groupKey === undefined ? {} : { groupKey: signal.groupKey }),
+      ...(truncated === undefined ? {} : { truncatedAlerts: truncated }),
     },
   });
 
@@ -64,6 +69,7 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
       fingerprint: signal.fingerprint,
       startsAt: signal.startsAt,
       ...(signal.generatorUrl === undefined ? {} : { generatorUrl: signal.generatorUrl }),
+      ...(truncated === undefined ? {} : { truncatedAlerts: truncated }),
       firing: [signal.fingerprint],
       signalCount: 1,
       openedAt: at,
@@ -84,6 +90,7 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
         labels: signal.labels,
         annotations: signal.annotations,
         ...(entry.followUp === undefined ? {} : { followUp: entry.followUp }),
+        ...(truncated === undefined ? {} : { truncatedAlerts: truncated }),
       },
     };
     return { disposition: "opened", incident, events: [received(incident.id), opened] };
@@ -99,6 +106,9 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
     signalCount: open.signalCount + 1,
     updatedAt: at,
   };
+  // The most any notification left out: the policy and the people reading need the worst case.
+  if (truncated !== undefined && truncated > (open.truncatedAlerts ?? 0))
+    incident.truncatedAlerts = truncated;
   if (firing.size === 0) incident.resolvedAt = open.resolvedAt ?? at;
   else delete incident.resolvedAt;
   return { disposition: "folded", incident, events: [received(open.id)] };

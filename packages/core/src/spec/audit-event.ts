@@ -8,6 +8,7 @@ import { ActionName, JsonObject, Timestamp } from "./common.js";
 export const AuditEventType = z.enum([
   "signal.received",
   "signal.duplicate",
+  "signal.rejected",
   "incident.opened",
   "incident.state",
   "incident.closed",

@@ -17,13 +17,45 @@ export interface SignalSourceRoute {
   /** Credentials required of callers; absent means no authentication. */
   readonly auth?: WebhookAuth;
   /**
-   * Turn a parsed JSON body into signals. Throw a `BadInputError` (with the JSON path of the
-   * problem) for a body that will never be accepted: the server answers 400 and records nothing.
+   * Turn a parsed JSON body into signals.
+   *
+   * - Throw a `BadInputError` (with the JSON path of the problem) for a body that will never be
+   *   accepted as a whole (not the expected shape or version): the server answers 400 and
+   *   records no signal, only a `signal.rejected` event with the reason.
+   * - Return `{ signals, rejected }` when only some items of the body are bad: the server
+   *   records the valid signals, one `signal.rejected` event per rejected item, and answers 200
+   *   with both counts. Alertmanager never retries a 4xx, so refusing the whole notification for
+   *   one bad alert would lose the good ones beside it.
+   * - Returning a plain `Signal[]` (sources written before `rejected` existed) means nothing was
+   *   rejected.
    */
   parse(
     body: unknown,
     context: { readonly receivedAt: Date; readonly headers: Readonly<Record<string, string>> },
-  ): Signal[];
+  ): Signal[] | SignalParseResult;
+}
+
+/**
+ * One item of a pushed body that could not become a signal, while the rest of the body could.
+ * Carries where and why, never the item itself: its content is untrusted and may hold secrets.
+ */
+export interface RejectedItem {
+  /** Position of the item in the body's list (Alertmanager: index in `alerts`). */
+  readonly index: number;
+  /** JSON path of the problem from the body's root (`alerts[2].labels.alertname`). */
+  readonly path: string;
+  /** What was wrong, in words (no credentials: it is stored and answered). */
+  readonly reason: string;
+  /** Stable identity of the item when it could be read (Alertmanager's fingerprint). */
+  readonly fingerprint?: string;
+}
+
+/** What `SignalSourceRoute.parse` returns when some items of a body were rejected. */
+export interface SignalParseResult {
+  /** The items that became signals. */
+  readonly signals: Signal[];
+  /** The items that did not, each with its reason. */
+  readonly rejected: readonly RejectedItem[];
 }
 
 /**

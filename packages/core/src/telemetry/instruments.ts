@@ -30,6 +30,9 @@ export type ActionOutcome = "succeeded" | "failed" | "dry_run";
 /** What became of a signal, as counted in `selfheal_signals_total`. */
 export type SignalDisposition = IngestOutcome["disposition"];
 
+/** What `selfheal_signals_rejected_total` counts: one item of a delivery, or a whole delivery. */
+export type RejectionScope = "item" | "delivery";
+
 /** The metrics and spans the controller records. Without an OpenTelemetry SDK they cost nothing. */
 export interface Instruments {
   /** Count a finished action: `selfheal_actions_total{action, outcome}`. */
@@ -48,6 +51,17 @@ export interface Instruments {
   decisionFailed(dependency: string): void;
   /** Count a received signal: `selfheal_signals_total{source, disposition}`. */
   signalReceived(source: string, disposition: SignalDisposition): void;
+  /**
+   * Count what a source could not accept: `selfheal_signals_rejected_total{source, scope}`, where
+   * `scope` is `item` (one alert of a delivery, the rest accepted) or `delivery` (the whole
+   * request refused after authentication).
+   */
+  signalsRejected(source: string, scope: RejectionScope, count: number): void;
+  /**
+   * Count alerts a sender left out of a delivery (Alertmanager's `truncatedAlerts`):
+   * `selfheal_truncated_alerts_total{source}`.
+   */
+  alertsTruncated(source: string, count: number): void;
   /**
    * Report the number of open incidents as the gauge `selfheal_open_incidents`, read from
    * `callback` at every collection. Returns a function that stops reporting.
@@ -107,6 +121,16 @@ export function createInstruments(options: InstrumentsOptions = {}): Instruments
     description: "Dependencies (enrichers' sources, the policy) that failed while an incident was decided.",
     unit: "{failure}",
   });
+  const rejections = meter.createCounter("selfheal_signals_rejected_total", {
+    description:
+      "What a source could not accept, by source and scope (item: one alert of a delivery whose others were accepted; delivery: a whole authenticated request refused).",
+    unit: "{signal}",
+  });
+  const truncated = meter.createCounter("selfheal_truncated_alerts_total", {
+    description:
+      "Alerts a sender left out of the deliveries received (Alertmanager truncatedAlerts, max_alerts), by source; retries count again.",
+    unit: "{alert}",
+  });
   const openGauge = meter.createObservableGauge("selfheal_open_incidents", {
     description: "Incidents open now (not in a closed state).",
     unit: "{incident}",
@@ -130,6 +154,12 @@ export function createInstruments(options: InstrumentsOptions = {}): Instruments
     },
     signalReceived(source, disposition) {
       signals.add(1, { source, disposition });
+    },
+    signalsRejected(source, scope, count) {
+      if (count > 0) rejections.add(count, { source, scope });
+    },
+    alertsTruncated(source, count) {
+      if (count > 0) truncated.add(count, { source });
     },
     openIncidents(callback) {
       const observe = (result: { observe(value: number): void }) => {

@@ -127,6 +127,12 @@ function whatFired(incident: Incident): string {
     `- **Started at:** ${codeSpan(incident.startsAt)}`,
     `- **Fingerprint:** ${codeSpan(incident.fingerprint)}`,
   ];
+  if (incident.truncatedAlerts !== undefined && incident.truncatedAlerts > 0) {
+    const count = incident.truncatedAlerts;
+    lines.push(
+      `- **Alerts left out:** Alertmanager left out ${count} alert${count === 1 ? "" : "s"} of this notification (max_alerts): this change was decided on part of the group`,
+    );
+  }
   for (const name of ["summary", "description"]) {
     const text = incident.annotations[name];
     if (text !== undefined && text.trim() !== "")
