@@ -6,6 +6,12 @@ interface SecretShape {
   readonly screen: string;
 }
 
+/**
+ * Where a token may start: a word boundary, or right after a JSON/escaped `\n`, `\r` or `\t`
+ * (text that holds JSON holds them literally, and `\nghp_...` has no word boundary before `ghp_`).
+ */
+const start = String.raw`(?:\b|(?<=\\[nrt]))`;
+
 /** Keys whose value is a secret in `key=value` / `key: value` free text (`db_password=...`). */
 const secretKeyWords =
   "password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?";
@@ -30,33 +36,49 @@ const patterns: readonly SecretShape[] = [
   },
   // JSON Web Tokens: base64url of `{"` starts both the header and the payload.
   {
-    pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g,
+    pattern: new RegExp(`${start}eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]*`, "g"),
     replacement: "[REDACTED JWT]",
     screen: "eyJ",
   },
   // Credentials in URLs: scheme://user:password@host
   { pattern: /([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, replacement: "$1[REDACTED]@", screen: "@" },
   // GitHub tokens: classic, OAuth, app installation, user-to-server, refresh, fine-grained.
-  { pattern: /\b(gh[pousr]_)[A-Za-z0-9]{16,}\b/g, replacement: "$1[REDACTED]", screen: "gh[pousr]_" },
-  { pattern: /\b(github_pat_)[A-Za-z0-9_]{20,}\b/g, replacement: "$1[REDACTED]", screen: "github_pat_" },
+  {
+    pattern: new RegExp(`${start}(gh[pousr]_)[A-Za-z0-9]{16,}\\b`, "g"),
+    replacement: "$1[REDACTED]",
+    screen: "gh[pousr]_",
+  },
+  {
+    pattern: new RegExp(`${start}(github_pat_)[A-Za-z0-9_]{20,}\\b`, "g"),
+    replacement: "$1[REDACTED]",
+    screen: "github_pat_",
+  },
   // GitLab personal/project/group access tokens and other glxxx- tokens.
   {
-    pattern: /\b(gl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent)-)[A-Za-z0-9_-]{16,}/g,
+    pattern: new RegExp(`${start}(gl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent)-)[A-Za-z0-9_-]{16,}`, "g"),
     replacement: "$1[REDACTED]",
     screen: "gl[a-z]{1,5}-",
   },
   // Slack tokens and incoming webhook paths.
-  { pattern: /\b(xox[abposr]-)[A-Za-z0-9-]{8,}/g, replacement: "$1[REDACTED]", screen: "xox[abposr]-" },
+  {
+    pattern: new RegExp(`${start}(xox[abposr]-)[A-Za-z0-9-]{8,}`, "g"),
+    replacement: "$1[REDACTED]",
+    screen: "xox[abposr]-",
+  },
   {
     pattern: /(hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9/_-]+/g,
     replacement: "$1[REDACTED]",
     screen: "hooks\\.slack\\.com",
   },
   // AWS access key ids (long-term AKIA, temporary ASIA).
-  { pattern: /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, replacement: "$1[REDACTED]", screen: "AKIA|ASIA" },
+  {
+    pattern: new RegExp(`${start}(AKIA|ASIA)[A-Z0-9]{16}\\b`, "g"),
+    replacement: "$1[REDACTED]",
+    screen: "AKIA|ASIA",
+  },
   // Authorization header values.
   {
-    pattern: /\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+    pattern: new RegExp(`${start}(Bearer|Basic|token)\\s+[A-Za-z0-9._~+/=-]{8,}`, "gi"),
     replacement: "$1 [REDACTED]",
     screen: "bearer|basic|token",
   },
@@ -64,7 +86,7 @@ const patterns: readonly SecretShape[] = [
   // the value, quoted or up to a space or separator, whatever it looks like.
   {
     pattern: new RegExp(
-      `(\\b[A-Za-z0-9_.-]*(?:${secretKeyWords})["']?\\s*[=:]\\s*)("[^"\\n]*"|'[^'\\n]*'|(?:[^\\s"'&,;\\[\\]{}()<>]|\\[REDACTED\\])+)`,
+      `(\\b[A-Za-z0-9_.-]*(?:${secretKeyWords})["']?\\s*[=:]\\s*)("[^"\\n]*"|'[^'\\n]*'|(?:[^\\s"'&,;\\[\\]{}()<>\\\\]|\\\\(?![nrt])|\\[REDACTED\\])+)`,
       "gi",
     ),
     replacement: (_match: string, key: string, value: string) => {
