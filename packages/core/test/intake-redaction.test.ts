@@ -8,6 +8,7 @@ import {
   memoryStore,
   type Signal,
   type Store,
+  StoreError,
 } from "../src/index.js";
 import {
   configuredSecret,
@@ -168,5 +169,28 @@ describe("intake redaction", () => {
     expect(JSON.stringify(notifier.sent)).toContain("[REDACTED]");
     const everything = JSON.stringify([incident, trail, lines, notifier.sent]);
     expect(secretsFoundIn(everything)).toEqual([]);
+  });
+
+  it("redacts the message of a webhook answer (a store error quoting its connection)", async () => {
+    const failing: Store = {
+      ...memoryStore(),
+      ingest: () =>
+        Promise.reject(new StoreError(`connection to db failed: password ${configuredSecret} refused`)),
+    };
+    const running = controller({
+      store: failing,
+      secrets: [configuredSecret],
+      sources: [{ name: "test", route: { path: "/hook", parse: () => [alertSignal()] } }],
+    });
+    const listening = await running.listen({ port: 0, host: "127.0.0.1" });
+    const answer = await fetch(`${listening.url}/hook`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(answer.status).toBe(503);
+    const body = await answer.text();
+    expect(body).toContain("password [REDACTED] refused");
+    expect(body).not.toContain(configuredSecret);
   });
 });

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import type { Signal } from "../spec/signal.js";
 import type { SignalSource } from "../spec/signal-source.js";
 import type { Logger } from "../util/logger.js";
+import { createRedactor, type Redactor } from "../util/redact.js";
 import { failureAnswer, notAccepting, tooLarge } from "./error-answers.js";
 import { type HttpErrorAnswer, ignore, sendError, sendErrorBeforeBody, sendJson } from "./http-response.js";
 import {
@@ -38,6 +39,12 @@ export interface RequestListenerOptions {
   /** Where refused and failed requests are logged. */
   readonly logger: Logger;
   /**
+   * Redacts the message of every error answer (a store error may quote its connection). The
+   * controller passes its own, which knows its configured secrets.
+   * @default createRedactor() (known credential shapes only)
+   */
+  readonly redactor?: Redactor;
+  /**
    * `Retry-After` of 503 answers, in seconds. Alertmanager ignores it (it retries with its own
    * backoff); other senders may honour it.
    * @default 5
@@ -67,6 +74,7 @@ export function createRequestListener(
   const probes = createProbeHandlers(options);
   const retryAfter = String(options.retryAfterSeconds ?? 5);
   const unavailableHeaders = { "retry-after": retryAfter };
+  const { redact } = options.redactor ?? createRedactor();
 
   const refuse = (
     req: IncomingMessage,
@@ -75,7 +83,7 @@ export function createRequestListener(
     answer: HttpErrorAnswer,
   ) => {
     logRefusal(logger, req, source, answer);
-    sendErrorBeforeBody(req, res, answer);
+    sendErrorBeforeBody(req, res, { ...answer, message: redact(answer.message) });
   };
 
   async function handleSourceRoute(compiled: CompiledRoute, req: IncomingMessage, res: ServerResponse) {
@@ -170,7 +178,7 @@ export function createRequestListener(
     error?: unknown,
   ) => {
     logRefusal(logger, req, source, answer, error);
-    sendError(res, answer);
+    sendError(res, { ...answer, message: redact(answer.message) });
   };
 
   const onUnexpected = (req: IncomingMessage, res: ServerResponse) => (error: unknown) => {

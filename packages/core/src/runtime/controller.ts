@@ -213,6 +213,7 @@ export function createController(settings: ControllerSettings): Controller {
     health,
     readiness,
     logger,
+    redactor,
   });
 
   return {
