@@ -120,6 +120,10 @@ export interface ListenOptions {
 
 /** A running controller. */
 export interface Controller {
+  /**
+   * The store the controller writes to: the one given, with every incident and event written
+   * through it redacted by the controller's redactor first (reads are the store's own).
+   */
   readonly store: Store;
   /** Resume open incidents and start pull sources. `listen` calls it; embedders may call it alone. */
   start(): Promise<void>;
