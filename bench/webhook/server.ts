@@ -18,6 +18,8 @@ async function startSelfheal(): Promise<() => Promise<void>> {
     store: fileStore(stateDir),
     logger: silentLogger,
     maxParallelDecisions: Number(process.env.BENCH_DECISIONS ?? 16),
+    // BENCH_SECRETS=a,b,c: configured secrets, as the CLI passes its tokens and passwords.
+    ...(process.env.BENCH_SECRETS === undefined ? {} : { secrets: process.env.BENCH_SECRETS.split(",") }),
   });
   const { port } = await controller.listen({ port: 0, host: "127.0.0.1" });
   process.stdout.write(`LISTENING ${port}\n`);

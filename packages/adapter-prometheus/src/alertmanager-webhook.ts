@@ -240,6 +240,8 @@ function alertSignal(
   const signal: Signal = {
     source: config.name,
     // Same delivery (retry, repeat, HA replica) → same key; the resolved notice differs by status.
+    // A hash of the received values: the controller redacts the signal after this, and keeps
+    // the key as it is (a hash holds no credential), so redaction never changes dedup.
     dedupKey: shortHash([notification.groupKey, alert.fingerprint, alert.startsAt, alert.status], 32),
     status: alert.status,
     alertname,

@@ -55,7 +55,14 @@ export const ImageTargetConfig = z.discriminatedUnion("kind", [
 export const GitopsConfig = z.strictObject({
   repo: z
     .strictObject({
-      url: HttpUrl.describe("Clone URL over HTTP(S), without credentials."),
+      url: HttpUrl.refine(
+        (text) => !URL.canParse(text) || (new URL(text).username === "" && new URL(text).password === ""),
+        {
+          // The URL is never echoed: it holds the credential.
+          message:
+            "must not carry credentials (user:token@): put the token in remediate.gitops.repo.token (from an environment variable) and the user in repo.username",
+        },
+      ).describe("Clone URL over HTTP(S), without credentials (they go in `token` and `username`)."),
       branch: z.string().min(1).default("main"),
       dir: z
         .string()

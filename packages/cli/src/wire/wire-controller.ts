@@ -8,6 +8,7 @@ import {
 } from "@selfheal/core";
 import type { GitWorkspace } from "@selfheal/gitops";
 import type { SelfhealConfig } from "../config/selfheal-config.js";
+import { configSecrets } from "./config-secrets.js";
 import { definedOnly } from "./defined-only.js";
 import { wireEnrichers } from "./wire-enrichers.js";
 import { wireGuardrails } from "./wire-guardrails.js";
@@ -92,6 +93,8 @@ export async function wireController(config: SelfhealConfig, options: WireOption
     store: options.store ?? wireStore(config.store, options.baseDir),
     policyTimeout: config.policy.timeout,
     logger,
+    // Every credential of the config is redacted wherever it might show up.
+    secrets: configSecrets(config),
     incidentKey: controller.incidentKey,
     historyWindow: controller.historyWindow,
     mergeTimeout: controller.mergeTimeout,

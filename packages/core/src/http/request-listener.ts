@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Signal } from "../spec/signal.js";
 import type { RejectedItem, SignalParseResult, SignalSource } from "../spec/signal-source.js";
 import type { Logger } from "../util/logger.js";
+import { createRedactor, type Redactor } from "../util/redact.js";
 import { failureAnswer, notAccepting, tooLarge } from "./error-answers.js";
 import { type HttpErrorAnswer, ignore, sendError, sendErrorBeforeBody, sendJson } from "./http-response.js";
 import { acceptedBody, normalizeParseResult } from "./parse-result.js";
@@ -61,6 +62,12 @@ export interface RequestListenerOptions {
   /** Where refused and failed requests are logged. */
   readonly logger: Logger;
   /**
+   * Redacts the message of every error answer (a store error may quote its connection). The
+   * controller passes its own, which knows its configured secrets.
+   * @default createRedactor() (known credential shapes only)
+   */
+  readonly redactor?: Redactor;
+  /**
    * `Retry-After` of 503 answers, in seconds. Alertmanager ignores it (it retries with its own
    * backoff); other senders may honour it.
    * @default 5
@@ -93,6 +100,7 @@ export function createRequestListener(
   const probes = createProbeHandlers(options);
   const retryAfter = String(options.retryAfterSeconds ?? 5);
   const unavailableHeaders = { "retry-after": retryAfter };
+  const { redact } = options.redactor ?? createRedactor();
 
   const refuse = (
     req: IncomingMessage,
@@ -101,7 +109,7 @@ export function createRequestListener(
     answer: HttpErrorAnswer,
   ) => {
     logRefusal(logger, req, source, answer);
-    sendErrorBeforeBody(req, res, answer);
+    sendErrorBeforeBody(req, res, { ...answer, message: redact(answer.message) });
   };
 
   /** Tell `refused` of a 4xx given to a request that passed authentication; never throws. */
@@ -243,7 +251,7 @@ export function createRequestListener(
     error?: unknown,
   ) => {
     logRefusal(logger, req, source, answer, error);
-    sendError(res, answer);
+    sendError(res, { ...answer, message: redact(answer.message) });
   };
 
   const onUnexpected = (req: IncomingMessage, res: ServerResponse) => (error: unknown) => {

@@ -2,7 +2,7 @@ import { describeError, SelfHealError, TimeoutError } from "../errors/selfheal-e
 import type { Notification, Notifier } from "../spec/notifier.js";
 import { sleep as sleepFor } from "../util/async.js";
 import type { Logger } from "../util/logger.js";
-import { redact, redactDeep } from "../util/redact.js";
+import { createRedactor, type Redactor } from "../util/redact.js";
 
 /** How sending one notification through one notifier ended. */
 export interface NotificationOutcome {
@@ -45,6 +45,13 @@ export interface NotificationDispatcherOptions {
    * @default `sleep` of the core utilities
    */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * Redacts each notification (title, text, links and the incident it carries) before any
+   * notifier sees it, and every failure message. The controller passes its own, which knows
+   * its configured secrets.
+   * @default createRedactor() (known credential shapes only)
+   */
+  readonly redactor?: Redactor;
 }
 
 /** Sends notifications in the background. */
@@ -52,7 +59,7 @@ export interface NotificationDispatcher {
   /**
    * Hand a notification to every notifier whose `kinds` include its kind. Returns at once and
    * never throws: delivery, retries and failures happen in the background and end in `record`.
-   * Title, text and links are redacted before any notifier sees them.
+   * The whole notification (title, text, links, incident) is redacted before any notifier sees it.
    */
   send(notification: Notification): void;
   /**
@@ -76,12 +83,13 @@ export function createNotificationDispatcher(options: NotificationDispatcherOpti
   const retries = Math.max(0, Math.floor(options.retries ?? 2));
   const timeoutMs = options.timeoutMs ?? 5000;
   const sleep = options.sleep ?? sleepFor;
+  const { redact, redactDeep } = options.redactor ?? createRedactor();
   /** Every delivery still running, with the controller that aborts it. */
   const inFlight = new Map<Promise<void>, AbortController>();
 
   function send(notification: Notification): void {
     try {
-      const safe = redactNotification(notification);
+      const safe = redactDeep(notification);
       for (const notifier of options.notifiers) {
         if (notifier.kinds !== undefined && !notifier.kinds.includes(safe.kind)) continue;
         const abort = new AbortController();
@@ -216,15 +224,4 @@ async function callNotifier(
   } finally {
     if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
   }
-}
-
-function redactNotification(notification: Notification): Notification {
-  return {
-    ...notification,
-    title: redact(notification.title),
-    text: redact(notification.text),
-    ...(notification.links === undefined
-      ? {}
-      : { links: notification.links.map((link) => ({ label: redact(link.label), url: redact(link.url) })) }),
-  };
 }

@@ -11,7 +11,7 @@ import type { Verifier } from "../spec/verifier.js";
 import type { Instruments } from "../telemetry/instruments.js";
 import type { Mutex, Semaphore } from "../util/async.js";
 import type { Logger } from "../util/logger.js";
-import { redactDeep } from "../util/redact.js";
+import type { Redactor } from "../util/redact.js";
 import type { DecisionRetryTiming } from "./decision-retry.js";
 import type { Guardrails } from "./guardrails.js";
 import { eventId } from "./ids.js";
@@ -31,7 +31,14 @@ export interface RuntimeContext {
   readonly decisions: Semaphore;
   readonly instruments: Instruments;
   readonly notify: (notification: Notification) => void;
+  /** Redacts with this controller's redactor already. */
   readonly logger: Logger;
+  /**
+   * The controller's redactor: the known credential shapes and its configured secrets. The
+   * store, logger and notifications already apply it; anything that writes elsewhere (a
+   * remediator's commit message and change request) is handed it.
+   */
+  readonly redactor: Redactor;
   /** This controller instance, written into every audit event. */
   readonly actor: string;
   readonly now: () => Date;
@@ -61,7 +68,7 @@ export interface EventFields {
   readonly data?: JsonObject;
 }
 
-/** An audit event about an incident, credentials redacted. */
+/** An audit event about an incident, credentials redacted with the controller's redactor. */
 export function incidentEvent(
   context: RuntimeContext,
   incident: Incident,
@@ -82,7 +89,7 @@ export function incidentEvent(
   if (fields.idempotencyKey !== undefined) event.idempotencyKey = fields.idempotencyKey;
   if (fields.dryRun !== undefined) event.dryRun = fields.dryRun;
   if (fields.data !== undefined) event.data = fields.data;
-  return redactDeep(event);
+  return context.redactor.redactDeep(event);
 }
 
 /** A plain JSON object of a value (drops `undefined`, keeps what JSON keeps). */

@@ -86,8 +86,22 @@ export interface ControllerSettings {
    * @default `${hostname()}:${process.pid}`
    */
   readonly instanceId?: string;
-  /** @default jsonLogger() */
+  /**
+   * Every line is redacted with the controller's redactor before it reaches this logger.
+   * @default jsonLogger()
+   */
   readonly logger?: Logger;
+  /**
+   * Secret values this controller must never store, log, notify or write to a commit or
+   * change request, whatever they look like: give every credential the controller is
+   * configured with (forge tokens, webhook passwords, notifier URLs, database passwords).
+   * They are replaced by `[REDACTED]` wherever they appear, like the credential shapes
+   * `redact` knows (GitHub/GitLab/Slack tokens, AWS keys, JWTs, private keys, URL
+   * credentials, `password=`-style pairs). Values shorter than 8 characters are not looked
+   * for as text. Each controller redacts with its own secrets.
+   * @default []
+   */
+  readonly secrets?: readonly string[];
   /** OpenTelemetry providers; by default the global ones the application registered. */
   readonly meterProvider?: MeterProvider;
   readonly tracerProvider?: TracerProvider;
@@ -122,6 +136,10 @@ export interface ListenOptions extends ServerTimeouts {
 
 /** A running controller. */
 export interface Controller {
+  /**
+   * The store the controller writes to: the one given, with every incident and event written
+   * through it redacted by the controller's redactor first (reads are the store's own).
+   */
   readonly store: Store;
   /** Resume open incidents and start pull sources. `listen` calls it; embedders may call it alone. */
   start(): Promise<void>;

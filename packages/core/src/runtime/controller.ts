@@ -12,21 +12,29 @@ import { fileStore } from "../stores/file-store.js";
 import { createInstruments } from "../telemetry/instruments.js";
 import { Mutex, Semaphore } from "../util/async.js";
 import { toMs } from "../util/duration.js";
-import { jsonLogger } from "../util/logger.js";
+import { jsonLogger, redactingLogger } from "../util/logger.js";
+import { createRedactor } from "../util/redact.js";
 import type { RuntimeContext } from "./context.js";
 import type { Controller, ControllerSettings } from "./controller-types.js";
 import { createFollowUps } from "./follow-ups.js";
 import { createGuardrails } from "./guardrails.js";
 import { eventId, incidentIdFor } from "./ids.js";
+import { type IntakeIdentity, ingestEntry, intakeIdentity } from "./intake.js";
 import { refusedDeliveryEvent, rejectedItemEvents, truncatedBySource } from "./intake-records.js";
+import { redactingStore } from "./redacting-store.js";
 import { IncidentScheduler } from "./scheduler.js";
 
 export type { Controller, ControllerSettings, ListenOptions } from "./controller-types.js";
 
 /** Create a controller. See `ControllerSettings`. */
 export function createController(settings: ControllerSettings): Controller {
-  const logger = settings.logger ?? jsonLogger();
-  const store = settings.store ?? fileStore(process.env.SELFHEAL_STATE_DIR ?? ".selfheal");
+  // This controller's own: its secrets are not another controller's in the same process.
+  const redactor = createRedactor({ secrets: settings.secrets ?? [] });
+  const logger = redactingLogger(settings.logger ?? jsonLogger(), redactor);
+  const store = redactingStore(
+    settings.store ?? fileStore(process.env.SELFHEAL_STATE_DIR ?? ".selfheal"),
+    redactor,
+  );
   const now = settings.now ?? (() => new Date());
   const actor = settings.instanceId ?? `${hostname()}:${process.pid}`;
   const sources = settings.sources ?? [];
@@ -36,17 +44,22 @@ export function createController(settings: ControllerSettings): Controller {
       : Array.isArray(settings.remediate)
         ? settings.remediate
         : [settings.remediate as Remediator];
-  const keyOf = incidentKeyFunction(settings.incidentKey ?? ["service", "alertname"]);
+  const identity: IntakeIdentity = {
+    keyOf: incidentKeyFunction(settings.incidentKey ?? ["service", "alertname"]),
+    redactor,
+  };
   const stopping = new AbortController();
   // Every call out listens for the stop; there are as many listeners as calls under way.
   setMaxListeners(0, stopping.signal);
   const instruments = createInstruments({
     ...(settings.meterProvider === undefined ? {} : { meterProvider: settings.meterProvider }),
     ...(settings.tracerProvider === undefined ? {} : { tracerProvider: settings.tracerProvider }),
+    redactor,
   });
   const notifications = createNotificationDispatcher({
     notifiers: settings.notify ?? [],
     logger,
+    redactor,
     record: (outcome) =>
       store.appendEvents([
         {
@@ -73,6 +86,7 @@ export function createController(settings: ControllerSettings): Controller {
     instruments,
     notify: (notification) => notifications.send(notification),
     logger,
+    redactor,
     actor,
     now,
     policyTimeoutMs: toMs(settings.policyTimeout ?? "5s", "policyTimeout"),
@@ -116,12 +130,8 @@ export function createController(settings: ControllerSettings): Controller {
   };
   const handle = async (signals: readonly Signal[]): Promise<IngestOutcome[]> => {
     if (signals.length === 0) return [];
-    return ingest(
-      signals.map((signal) => {
-        const key = keyOf(signal);
-        return { signal, key, newIncidentId: incidentIdFor(key, signal.dedupKey), actor };
-      }),
-    );
+    // The one intake gate: the store, and everything after it, sees redacted signals only.
+    return ingest(signals.map((received) => ingestEntry(identity, received, actor)));
   };
 
   // Follow-ups fold by a key of their own (the order's), never by `incidentKey`: an outside
@@ -132,13 +142,18 @@ export function createController(settings: ControllerSettings): Controller {
     ingest: async (signal, order) => {
       const key = followUpKeyOf(signal);
       const [outcome] = await ingest([
-        { signal, key, newIncidentId: incidentIdFor(key, signal.dedupKey), actor, followUp: order },
+        {
+          ...ingestEntry(identity, signal, actor),
+          key,
+          newIncidentId: incidentIdFor(key, signal.dedupKey),
+          followUp: order,
+        },
       ]);
       return outcome;
     },
     incidentIdsOf: (signal) => [
       incidentIdFor(followUpKeyOf(signal), signal.dedupKey),
-      incidentIdFor(keyOf(signal), signal.dedupKey),
+      intakeIdentity(identity, signal).newIncidentId,
     ],
     now,
     logger,
@@ -238,6 +253,7 @@ export function createController(settings: ControllerSettings): Controller {
     health,
     readiness,
     logger,
+    redactor,
   });
 
   return {

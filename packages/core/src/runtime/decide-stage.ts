@@ -159,7 +159,15 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     plan = await withTimeout(
       `${remediator.name}.plan`,
       remediator.timeoutMs ?? 300_000,
-      (signal) => remediator.plan({ incident, decision, idempotencyKey, input: enriched.input, signal }),
+      (signal) =>
+        remediator.plan({
+          incident,
+          decision,
+          idempotencyKey,
+          input: enriched.input,
+          redactor: context.redactor,
+          signal,
+        }),
       context.stopping,
     );
   } catch (error) {

@@ -1,3 +1,4 @@
+import type { Redactor } from "../util/redact.js";
 import type { CallOptions } from "./common.js";
 import type { Decision, DecisionInput } from "./decision.js";
 import type { Incident } from "./incident.js";
@@ -50,6 +51,12 @@ export interface PlanOptions extends CallOptions {
   readonly idempotencyKey: string;
   /** The facts the policy decided on (evidence for a change request), when the controller has them. */
   readonly input?: DecisionInput;
+  /**
+   * The controller's redactor (its configured secrets and the known credential shapes). Pass
+   * every text the plan will write outside the controller through it: commit messages,
+   * change-request titles and bodies. Absent outside a controller: use `createRedactor()`.
+   */
+  readonly redactor?: Redactor;
 }
 
 /** What `apply` is called with. */

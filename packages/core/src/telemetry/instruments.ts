@@ -8,7 +8,7 @@ import {
 } from "@opentelemetry/api";
 import { describeError } from "../errors/selfheal-error.js";
 import type { IngestOutcome } from "../spec/store.js";
-import { redact } from "../util/redact.js";
+import { createRedactor, type Redactor } from "../util/redact.js";
 
 /** Options of {@link createInstruments}. */
 export interface InstrumentsOptions {
@@ -22,6 +22,12 @@ export interface InstrumentsOptions {
    * @default the global tracer provider (`trace.getTracerProvider()`)
    */
   readonly tracerProvider?: TracerProvider;
+  /**
+   * Redacts the messages and stacks of errors recorded on spans. The controller passes its own,
+   * which knows its configured secrets.
+   * @default createRedactor() (known credential shapes only)
+   */
+  readonly redactor?: Redactor;
 }
 
 /** How an action ended, as counted in `selfheal_actions_total`. */
@@ -94,6 +100,7 @@ export function createInstruments(options: InstrumentsOptions = {}): Instruments
     options.meterProvider?.getMeter(scopeName, scopeVersion) ?? metrics.getMeter(scopeName, scopeVersion);
   const tracer =
     options.tracerProvider?.getTracer(scopeName, scopeVersion) ?? trace.getTracer(scopeName, scopeVersion);
+  const { redact } = options.redactor ?? createRedactor();
 
   const actions = meter.createCounter("selfheal_actions_total", {
     description: "Remediation actions finished, by action and outcome (succeeded, failed, dry_run).",

@@ -3,4 +3,5 @@ export * from "./fixtures.js";
 export * from "./forge-contract.js";
 export * from "./incident-fixtures.js";
 export * from "./reference.js";
+export * from "./secret-corpus.js";
 export * from "./store-contract.js";

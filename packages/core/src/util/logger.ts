@@ -1,4 +1,4 @@
-import { redactDeep } from "./redact.js";
+import { type Redactor, redactDeep } from "./redact.js";
 
 /** Structured fields of a log line. */
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -29,6 +29,23 @@ export function jsonLogger(
     write(`${JSON.stringify(line)}\n`);
   };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+}
+
+/**
+ * A logger that hands `logger` each line with `redactor` applied to the message and every field:
+ * the controller wraps whatever logger it is given in one of these, so a line can never carry
+ * one of its configured secrets, even through pino or winston. Errors in fields reach `logger`
+ * as plain `{ name, message, ... }` objects.
+ */
+export function redactingLogger(logger: Logger, redactor: Redactor): Logger {
+  const log = (write: Logger["info"]) => (message: string, fields?: LogFields) =>
+    write(redactor.redact(message), fields === undefined ? undefined : redactor.redactDeep(fields));
+  return {
+    debug: log(logger.debug.bind(logger)),
+    info: log(logger.info.bind(logger)),
+    warn: log(logger.warn.bind(logger)),
+    error: log(logger.error.bind(logger)),
+  };
 }
 
 /** A logger that writes nothing (tests, `selfheal replay --json`). */

@@ -1,74 +1,126 @@
-/**
- * Credentials we know the shape of. Each is replaced by `[REDACTED]`, keeping a prefix that
- * says what kind of secret it was (so a log still tells a GitHub token from a Slack URL).
- */
-const patterns: readonly (readonly [pattern: RegExp, replacement: string, screen: string])[] = [
-  // GitHub tokens: classic, OAuth, app installation, user-to-server, refresh, fine-grained.
-  [/\b(gh[pousr]_)[A-Za-z0-9]{16,}\b/g, "$1[REDACTED]", "gh[pousr]_"],
-  [/\b(github_pat_)[A-Za-z0-9_]{20,}\b/g, "$1[REDACTED]", "github_pat_"],
-  // GitLab personal/project/group access tokens and other glxxx- tokens.
-  [/\b(gl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent)-)[A-Za-z0-9_-]{16,}/g, "$1[REDACTED]", "gl[a-z]{1,5}-"],
-  // Slack tokens and incoming webhook paths.
-  [/\b(xox[abposr]-)[A-Za-z0-9-]{8,}/g, "$1[REDACTED]", "xox[abposr]-"],
-  [
-    /(hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9/_-]+/g,
-    "$1[REDACTED]",
-    "hooks\\.slack\\.com",
-  ],
-  // Authorization header values.
-  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [REDACTED]", "bearer|basic|token"],
-  // Credentials in URLs: scheme://user:password@host
-  [/([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, "$1[REDACTED]@", "@"],
-  // Private keys (GitHub App keys in PEM).
-  [
-    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
-    "[REDACTED PRIVATE KEY]",
-    "PRIVATE KEY",
-  ],
-];
+import { createHmac } from "node:crypto";
+import { secretShapes } from "./secret-shapes.js";
+
+/** What a redactor hides: the known credential shapes, and the configured secrets. */
+export interface RedactorSettings {
+  /**
+   * Secret values to hide wherever they appear, whatever they look like (forge tokens, webhook
+   * passwords, notifier URLs, database passwords...). Values shorter than
+   * {@link minSecretLength} characters are not looked for as text: they would hide ordinary
+   * words. Their URL-encoded form is hidden too.
+   */
+  readonly secrets?: readonly string[];
+}
+
+/** Shortest configured secret looked for as literal text. */
+export const minSecretLength = 8;
+
+/** Hides credentials in text and JSON-like values. One per controller: it holds that controller's secrets. */
+export interface Redactor {
+  /** `text` with every configured secret and known credential shape replaced by a `[REDACTED]` marker. */
+  redact(text: string): string;
+  /**
+   * A deep copy of a JSON-like value with credentials redacted: in every string, and the whole
+   * value of keys named like secrets (`token`, `password`, `authorization`, ...). Errors become
+   * `{ name, message }` (or their `toJSON()`).
+   */
+  redactDeep<T>(value: T): T;
+  /**
+   * An identity (dedup key, fingerprint, incident key) fit to store: itself when it holds no
+   * credential; else its redacted text followed by `#` and a keyed hash of the whole of it, so
+   * two identities that differ only in a secret stay two, and the same one always gives the
+   * same result (across restarts and replicas with the same secrets).
+   */
+  identity(text: string): string;
+}
 
 /** Keys whose values are secrets whatever they look like. */
 const secretKey =
   /^(authorization|password|passwd|secret|token|access_token|private_?key|api_?key|client_secret|cookie)$/i;
 
 /**
- * Cheap screen, built from each pattern's screen: a string none of them matches cannot hold a
- * credential the patterns know, so most log lines skip the replacements.
+ * A redactor for the known credential shapes plus `settings.secrets`. Holds no shared state: two
+ * controllers in one process each build their own.
  */
-const maybeSecret = new RegExp(patterns.map(([, , screen]) => screen).join("|"), "i");
+export function createRedactor(settings: RedactorSettings = {}): Redactor {
+  const secrets = literalSecrets(settings.secrets ?? []);
+  // Keyed by the secrets themselves: a weak secret inside an identity cannot be guessed from its
+  // hash by someone who does not already hold the configuration.
+  const identityKey = ["selfheal-identity", ...secrets].join("\0");
 
-/** Replace every credential found in a string. */
+  const redact = (text: string): string => {
+    let out = text;
+    for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, "[REDACTED]");
+    // Cheap screen first: most strings (label values, log messages) hold none of the markers.
+    if (!secretShapes.screen.test(out)) return out;
+    for (const { pattern, replacement } of secretShapes.patterns) {
+      out =
+        typeof replacement === "string"
+          ? out.replace(pattern, replacement)
+          : out.replace(pattern, replacement);
+    }
+    return out;
+  };
+
+  const redactValue = (value: unknown, depth: number): unknown => {
+    if (typeof value === "string") return redact(value);
+    if (value === null || typeof value !== "object" || depth > 32) return value;
+    if (value instanceof Error) {
+      const toJSON = (value as { toJSON?: () => unknown }).toJSON;
+      const plain =
+        typeof toJSON === "function" ? toJSON.call(value) : { name: value.name, message: value.message };
+      return redactValue(plain, depth + 1);
+    }
+    if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      out[key] =
+        secretKey.test(key) && typeof item === "string" && item !== ""
+          ? "[REDACTED]"
+          : redactValue(item, depth + 1);
+    }
+    return out;
+  };
+
+  return {
+    redact,
+    redactDeep: <T>(value: T): T => redactValue(value, 0) as T,
+    identity(text) {
+      const clean = redact(text);
+      if (clean === text) return text;
+      return `${clean}#${createHmac("sha256", identityKey).update(text).digest("hex").slice(0, 32)}`;
+    },
+  };
+}
+
+/** Configured secrets worth looking for, with their URL-encoded forms, longest first. */
+function literalSecrets(values: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const value of values) {
+    if (typeof value !== "string" || value.length < minSecretLength) continue;
+    out.add(value);
+    const encoded = encodeURIComponent(value);
+    if (encoded !== value) out.add(encoded);
+  }
+  // Longest first: a secret that contains another is hidden whole, not around the shorter one.
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+/** The redactor of the known credential shapes only (no configured secrets). */
+const shapesOnly = createRedactor();
+
+/**
+ * Replace every credential of a known shape found in a string. Knows no configured secret: a
+ * controller redacts with its own {@link Redactor} (`createRedactor({ secrets })`).
+ */
 export function redact(text: string): string {
-  if (!maybeSecret.test(text)) return text;
-  let out = text;
-  for (const [pattern, replacement] of patterns) out = out.replace(pattern, replacement);
-  return out;
+  return shapesOnly.redact(text);
 }
 
 /**
- * A deep copy of a JSON-like value with credentials redacted: in every string, and the whole
- * value of keys named like secrets (`token`, `password`, `authorization`, ...).
+ * A deep copy of a JSON-like value with credentials of known shapes redacted: in every string,
+ * and the whole value of keys named like secrets (`token`, `password`, `authorization`, ...).
  */
 export function redactDeep<T>(value: T): T {
-  return redactValue(value, 0) as T;
-}
-
-function redactValue(value: unknown, depth: number): unknown {
-  if (typeof value === "string") return redact(value);
-  if (value === null || typeof value !== "object" || depth > 32) return value;
-  if (value instanceof Error) {
-    const toJSON = (value as { toJSON?: () => unknown }).toJSON;
-    const plain =
-      typeof toJSON === "function" ? toJSON.call(value) : { name: value.name, message: value.message };
-    return redactValue(plain, depth + 1);
-  }
-  if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    out[key] =
-      secretKey.test(key) && typeof item === "string" && item !== ""
-        ? "[REDACTED]"
-        : redactValue(item, depth + 1);
-  }
-  return out;
+  return shapesOnly.redactDeep(value);
 }

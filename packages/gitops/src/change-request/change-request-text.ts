@@ -1,7 +1,9 @@
 import {
+  createRedactor,
   type Decision,
   type DecisionInput,
   type Incident,
+  type Redactor,
   type RemediationPlan,
   redact,
 } from "@selfheal/core";
@@ -44,6 +46,12 @@ export interface ChangeRequestTextOptions {
   readonly killSwitch?: ChangeRequestKillSwitch;
   /** Link to the controller's page for this incident, when it has one. */
   readonly controllerUrl?: string;
+  /**
+   * Hides the controller's configured secrets and the known credential shapes in every text the
+   * change request shows (applied to each input before it is escaped, and to the whole body).
+   * @default createRedactor() (known credential shapes only)
+   */
+  readonly redactor?: Redactor;
 }
 
 /** Title, markdown body, labels and commit trailers of a change request. */
@@ -72,7 +80,11 @@ const wellKnownMetrics: readonly string[] = ["error_rate", "restart_count", "cpu
  * the evidence, the decision, the change, the incident and how to stop automation. Pure: the
  * same options always give the same text, so a retry finds its own change request unchanged.
  */
-export function changeRequestText(options: ChangeRequestTextOptions): ChangeRequestText {
+export function changeRequestText(raw: ChangeRequestTextOptions): ChangeRequestText {
+  const { redactor: given, ...shown } = raw;
+  const redactor = given ?? createRedactor();
+  // Redacted before any escaping: an escaped `_` or `*` would hide a secret from the redactor.
+  const options: ChangeRequestTextOptions = redactor.redactDeep(shown);
   const { incident, decision, plan } = options;
   const sections = [
     whatFired(incident),
@@ -90,7 +102,7 @@ export function changeRequestText(options: ChangeRequestTextOptions): ChangeRequ
   if (decision.decision_id !== undefined) trailers["Selfheal-Decision"] = decision.decision_id;
   return {
     title: title(plan.action, plan.service, incident.alertname),
-    body: redact(`${sections.join("\n\n")}\n`),
+    body: redactor.redact(`${sections.join("\n\n")}\n`),
     labels: ["selfheal", `selfheal/${oneLine(plan.action)}`],
     trailers: Object.fromEntries(Object.entries(trailers).map(([key, value]) => [key, oneLine(value)])),
   };

@@ -6,6 +6,7 @@ import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import type { ConfigTree } from "../locate/config-tree.js";
 import { commitObject, type GitObject, packObjects, writeLooseObject } from "./git-objects.js";
+import { cleanRemoteUrl, withoutCredentials } from "./remote-url.js";
 import { fetchPack, type GitRemote, listRemoteRefs, type RefStatus, receivePack } from "./smart-http.js";
 import { TreeReader } from "./tree-reader.js";
 
@@ -24,7 +25,11 @@ export interface GitIdentity {
 
 /** Settings of {@link openGitWorkspace}. */
 export interface GitWorkspaceSettings {
-  /** Clone URL over HTTP(S), without credentials (`https://github.com/acme/config.git`). */
+  /**
+   * Clone URL over HTTP(S) (`https://github.com/acme/config.git`). Credentials in it
+   * (`https://user:token@host/...`) are taken out: used as `auth` when `auth` is absent, and
+   * never shown in errors nor written to the clone's `.git/config`. Prefer `auth`.
+   */
   readonly url: string;
   /** Folder kept between runs for the warm clone. Created when missing. */
   readonly dir: string;
@@ -117,8 +122,8 @@ const defaultIdentity: GitIdentity = { name: "selfheal", email: "selfheal@localh
 export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
   const branch = settings.branch ?? "main";
   const gitdir = join(settings.dir, ".git");
-  const url = settings.url.replace(/\/+$/, "");
-  const headers = authHeaders(settings.auth);
+  const { url, auth } = withoutCredentials(settings.url.replace(/\/+$/, ""), settings.auth);
+  const headers = authHeaders(auth);
   const remote: GitRemote = { url, headers };
   const identity = settings.identity ?? defaultIdentity;
   // isomorphic-git keeps parsed packfile indexes here; one per workspace, never shared.
@@ -131,7 +136,10 @@ export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
 
   /** Clone when there is no clone yet; resolves true when it cloned just now. */
   const ensureClone = async (signal: AbortSignal): Promise<boolean> => {
-    if (cloned === undefined) cloned = await exists(join(gitdir, "HEAD"));
+    if (cloned === undefined) {
+      cloned = await exists(join(gitdir, "HEAD"));
+      if (cloned) await cleanRemoteUrl(gitdir, url);
+    }
     if (cloned) return false;
     await mkdir(settings.dir, { recursive: true });
     await gitCall("clone", url, signal, () =>

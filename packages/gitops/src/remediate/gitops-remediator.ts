@@ -1,4 +1,5 @@
 import {
+  createRedactor,
   type Incident,
   RemediationError,
   type RemediationOutcome,
@@ -120,7 +121,7 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
   return {
     name: "gitops",
     actions: ["rollback", "scale_up", "scale_down"],
-    async plan({ incident, decision, idempotencyKey, input, signal }) {
+    async plan({ incident, decision, idempotencyKey, input, redactor = createRedactor(), signal }) {
       const head = await workspace.refresh(signal);
       const { params, location } = await resolveChange({
         workspace,
@@ -163,6 +164,7 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
         plan: draft,
         ...(input === undefined ? {} : { input }),
         ...(settings.killSwitch === undefined ? {} : { killSwitch: settings.killSwitch }),
+        redactor,
       });
       const details: GitopsDetails = {
         repo: workspace.url,
@@ -173,7 +175,10 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
         title: text.title,
         body: text.body,
         labels: [...text.labels, ...(settings.labels ?? [])],
-        message: `${text.title}\n\n${decision.reason}\n\n${formatTrailers({ ...text.trailers, "Selfheal-Key": idempotencyKey })}\n`,
+        // The policy's reason may quote an alert or an error: redacted like the body.
+        message: redactor.redact(
+          `${text.title}\n\n${decision.reason}\n\n${formatTrailers({ ...text.trailers, "Selfheal-Key": idempotencyKey })}\n`,
+        ),
       };
       return { ...draft, details: { gitops: { ...details } } };
     },
