@@ -110,6 +110,15 @@ export function alertmanagerSilences(settings: AlertmanagerSilencesSettings): Al
     for (const name of names) {
       const value = incident.labels[name];
       if (value === undefined || value === "") continue;
+      // The controller redacted a credential in this label before storing it: a matcher on the
+      // redacted text would never match the alert, and leaving the label out would silence more
+      // than this alert. No silence, said in the hook's record.
+      if (value.includes("[REDACTED")) {
+        throw new BadInputError(
+          `alertmanager: incident ${incident.id} label ${name} held a credential (redacted): not silencing by a value that is not the alert's; set matchLabels to labels without secrets`,
+          { adapter: "alertmanager", operation: "createSilence", incidentId: incident.id },
+        );
+      }
       matchers.push({ name, value, isRegex: false, isEqual: true });
     }
     if (matchers.length === 0) {

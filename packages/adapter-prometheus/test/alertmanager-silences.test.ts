@@ -140,6 +140,27 @@ describe.skipIf(skip)("alertmanagerSilences against a real Alertmanager", () => 
     await silences.expire({ silenceId: created.silenceId, signal: signal() });
   });
 
+  it("refuses to silence by a label the controller redacted, and asks Alertmanager nothing", async () => {
+    const silences = alertmanagerSilences({ url: url(), dispatcher: recorder.dispatcher });
+    const incident = makeIncident({ id: "redacted-label" });
+    const redacted = { ...incident, labels: { ...incident.labels, dsn: "postgres://[REDACTED]@db/x" } };
+    const error = await silences.create({ incident: redacted, signal: signal() }).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as Error).message).toMatch(/label dsn held a credential/);
+    expect(recorder.requests).toEqual([]);
+    // Silencing by labels without secrets still works.
+    const chosen = alertmanagerSilences({
+      url: url(),
+      dispatcher: recorder.dispatcher,
+      matchLabels: ["alertname", "service"],
+    });
+    const created = await chosen.create({ incident: redacted, signal: signal() });
+    await chosen.expire({ silenceId: created.silenceId, signal: signal() });
+  });
+
   it("reports a refused request as a SelfHealError naming the operation and status", async () => {
     const silences = alertmanagerSilences({ url: url(), dispatcher: recorder.dispatcher });
     const error = await silences.expire({ silenceId: "not-a-uuid", signal: signal() }).then(
