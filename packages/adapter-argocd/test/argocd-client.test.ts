@@ -4,7 +4,7 @@ import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { ArgocdError, argocdClient } from "../src/index.js";
 import { appModel, deploy, ourRevision, serveGet, serveSync } from "./argocd-app-model.js";
-import { runtimeError, type StandIn, startStandIn } from "./argocd-stand-in.js";
+import { hold, runtimeError, type StandIn, startStandIn } from "./argocd-stand-in.js";
 
 const token = "eyJhbGciOiJIUzI1NiJ9.c2VsZmhlYWwtdGVzdA.c2lnbmF0dXJlLXNlY3JldA";
 const standIns: StandIn[] = [];
@@ -186,12 +186,15 @@ describe("argocdClient", () => {
 
   it("times out a request that gets no answer in time", async () => {
     const standIn = await start();
+    // The answer is held until the client gave up: the timeout fired, however slow the machine.
+    const held = hold();
     standIn.expect("ApplicationService_Get", async () => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await held.promise;
       return { status: 200, body: {} };
     });
     const client = argocdClient({ url: standIn.url, token, requestTimeoutMs: 50, retryForMs: 0 });
     const error = await rejection(client.getApplication("checkout"));
+    held.release();
     expect(error.kind).toBe("timeout");
     expect(error.message).toContain("did not answer within 50 ms");
   });
