@@ -49,3 +49,15 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/**
+ * An answer held back until the test releases it: a stand-in answer awaiting `promise` comes
+ * only after the policy under test gave up, so its timeout is shown to fire without racing a timer.
+ */
+export function hold(): { promise: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { promise, release };
+}

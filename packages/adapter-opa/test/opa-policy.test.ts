@@ -3,7 +3,7 @@ import { makeDecisionInput } from "@selfheal/core/testing";
 import { Agent } from "undici";
 import { describe, expect, it } from "vitest";
 import { type OpaPolicySettings, opaPolicy } from "../src/index.js";
-import { call, closedPort, path, useOpaStandIns } from "./helpers.js";
+import { call, closedPort, hold, path, useOpaStandIns } from "./helpers.js";
 
 const input = makeDecisionInput();
 const rollback = { action: "rollback", params: { image: "registry/checkout:v1.1.0" }, reason: "roll back" };
@@ -39,10 +39,17 @@ describe("opaPolicy decisions", () => {
 
   it("timeout → none + escalate within the time limit", async () => {
     const opa = await standIn();
-    opa.expect({ path, answer: () => ({ status: 200, result: rollback, delayMs: 2000 }) });
-    const started = performance.now();
+    // OPA's answer is held until the policy gave up: the time limit fired, it did not get one.
+    const held = hold();
+    opa.expect({
+      path,
+      answer: async () => {
+        await held.promise;
+        return { status: 200, result: rollback };
+      },
+    });
     const decision = await policy(opa.url, { timeoutMs: 150 }).decide(input, call());
-    expect(performance.now() - started).toBeLessThan(1000);
+    held.release();
     expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
     expect(decision.reason).toContain("timeout after 150 ms");
   });
@@ -161,8 +168,16 @@ describe("opaPolicy decisions", () => {
 
   it("a caller that gives up gets none + escalate, not an exception", async () => {
     const opa = await standIn();
-    opa.expect({ path, answer: () => ({ status: 200, result: rollback, delayMs: 1000 }) });
+    const held = hold();
+    opa.expect({
+      path,
+      answer: async () => {
+        await held.promise;
+        return { status: 200, result: rollback };
+      },
+    });
     const decision = await policy(opa.url).decide(input, { signal: AbortSignal.timeout(50) });
+    held.release();
     expect(decision).toMatchObject({ action: "none", escalate: true });
     expect(decision.reason).toContain("cancelled by the caller");
   });

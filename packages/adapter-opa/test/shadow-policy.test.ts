@@ -70,20 +70,28 @@ describe("shadowPolicy", () => {
 
   it("a slow candidate neither delays nor changes the active answer, and is cut off at its bound", async () => {
     const { comparisons, onShadowDecision } = recorder();
+    // The candidate answers only when the test lets it, ignoring its signal: the active answer
+    // and the cut-off both come while it is still thinking, however slow the machine.
+    let answerNow = () => {};
+    const held: Policy = {
+      name: "slow",
+      decide: () =>
+        new Promise((resolve) => {
+          answerNow = () => resolve(scaleUp as never);
+        }),
+    };
     const shadow = shadowPolicy({
       active: builtinPolicy(),
-      candidate: slowPolicy("slow", 5000),
+      candidate: held,
       candidateTimeoutMs: 400,
       onShadowDecision,
     });
-    const started = performance.now();
     const decision = await shadow.decide(input, call());
-    // Well under the candidate's bound: the active answer does not wait for the candidate at all.
-    expect(performance.now() - started).toBeLessThan(200);
     expect(decision).toEqual(decideBuiltin(input));
     expect(comparisons).toHaveLength(0);
     await shadow.drain();
-    expect(performance.now() - started).toBeLessThan(2000);
+    answerNow();
+    expect(comparisons).toHaveLength(1);
     expect(comparisons[0]?.candidate.failure).toContain("took longer than 400 ms");
     expect(comparisons[0]?.candidate.decision).toMatchObject({ action: "none", escalate: true });
   });
