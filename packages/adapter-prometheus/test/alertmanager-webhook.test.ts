@@ -261,7 +261,9 @@ describe("alertmanagerWebhook", () => {
     );
   });
 
-  it("parses 100 alerts quickly", () => {
+  it("parses a notification of 100 alerts, each once", () => {
+    // No time budget here: a wall-clock bound fails on a loaded machine and proves little on an
+    // idle one. Throughput is measured by `pnpm bench:webhook`.
     const source = alertmanagerWebhook();
     const body = exampleWith((payload) => {
       const [firing, resolved] = payload.alerts;
@@ -270,12 +272,9 @@ describe("alertmanagerWebhook", () => {
         fingerprint: index.toString(16).padStart(16, "0"),
       }));
     });
-    for (let warmup = 0; warmup < 20; warmup++) parse(source, body);
-    const rounds = 50;
-    const started = performance.now();
-    for (let round = 0; round < rounds; round++) expect(parse(source, body)).toHaveLength(100);
-    // About 0.3 ms on a laptop; the bound only catches an accidental order-of-magnitude slowdown.
-    expect((performance.now() - started) / rounds).toBeLessThan(5);
+    const signals = parse(source, body);
+    expect(signals).toHaveLength(100);
+    expect(new Set(signals.map((signal) => signal.fingerprint)).size).toBe(100);
   });
 
   it("refuses unusable settings", () => {
