@@ -91,9 +91,16 @@ describe("startSampleService", () => {
 
   it("with selfLoad, produces its error rate without an outside client", async () => {
     const service = await start({ version: "v1.2.0", selfLoad: 100 });
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const samples = await scrape(service.metricsUrl);
-    const total = samples.reduce((sum, sample) => sum + sample.value, 0);
+    // Wait until it served some 20 requests to itself (about 0.2 s idle; a loaded machine is slower).
+    const served = (found: Awaited<ReturnType<typeof scrape>>) =>
+      found.reduce((sum, sample) => sum + sample.value, 0);
+    const deadline = Date.now() + 20_000;
+    let samples = await scrape(service.metricsUrl);
+    while (served(samples) < 20 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      samples = await scrape(service.metricsUrl);
+    }
+    const total = served(samples);
     const failed = samples.find((sample) => sample.labels.status === "500")?.value ?? 0;
     expect(total).toBeGreaterThanOrEqual(20);
     expect(failed / total).toBeGreaterThan(0.2);
