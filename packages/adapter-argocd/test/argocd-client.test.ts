@@ -80,7 +80,8 @@ describe("argocdClient", () => {
       status: 400,
       body: runtimeError(9, "another operation is already in progress"),
     }));
-    const client = argocdClient({ url: standIn.url, token, ...fast, retryForMs: 100 });
+    // Long enough for several tries even when each request is slow on a loaded machine.
+    const client = argocdClient({ url: standIn.url, token, ...fast, retryForMs: 2000 });
     const error = await rejection(client.sync("checkout", { revision: ourRevision }));
     expect(error.kind).toBe("operation_in_progress");
     expect(error.retryable).toBe(true);
@@ -173,7 +174,8 @@ describe("argocdClient", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const client = argocdClient({ url: `http://127.0.0.1:${port}`, token, ...fast, retryForMs: 50 });
+      // Long enough for a second try even on a loaded machine.
+      const client = argocdClient({ url: `http://127.0.0.1:${port}`, token, ...fast, retryForMs: 2000 });
       const error = await rejection(client.getApplication("checkout"));
       expect(error.kind).toBe("unavailable");
       expect(error.retryable).toBe(true);
