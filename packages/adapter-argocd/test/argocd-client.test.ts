@@ -189,16 +189,17 @@ describe("argocdClient", () => {
   it("times out a request that gets no answer in time", async () => {
     const standIn = await start();
     // The answer is held until the client gave up: the timeout fired, however slow the machine.
+    // 1 s, not less: the request must reach the stand-in (which checks it was called) first.
     const held = hold();
     standIn.expect("ApplicationService_Get", async () => {
       await held.promise;
       return { status: 200, body: {} };
     });
-    const client = argocdClient({ url: standIn.url, token, requestTimeoutMs: 50, retryForMs: 0 });
+    const client = argocdClient({ url: standIn.url, token, requestTimeoutMs: 1000, retryForMs: 0 });
     const error = await rejection(client.getApplication("checkout"));
     held.release();
     expect(error.kind).toBe("timeout");
-    expect(error.message).toContain("did not answer within 50 ms");
+    expect(error.message).toContain("did not answer within 1000 ms");
   });
 
   it("returns the history newest first", async () => {

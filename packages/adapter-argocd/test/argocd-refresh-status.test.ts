@@ -52,12 +52,13 @@ describe("argocdRefresh", () => {
   it("stops waiting after its time limit", async () => {
     const standIn = await start();
     // Argo CD's answer is held until the refresh returned: it stopped waiting, it did not get one.
+    // 1 s, not less: the request must reach the stand-in (which checks it was called) first.
     const held = hold();
     standIn.expect("ApplicationService_Get", async () => {
       await held.promise;
       return { status: 200, body: {} };
     });
-    const done = await argocdRefresh({ url: standIn.url, token, timeoutMs: 50 }).refresh("checkout");
+    const done = await argocdRefresh({ url: standIn.url, token, timeoutMs: 1000 }).refresh("checkout");
     held.release();
     expect(done.refreshed).toBe(false);
     expect(done.error?.kind).toBe("timeout");

@@ -50,13 +50,14 @@ describe("githubForge: rate limits and retries", () => {
       body: errorBody("slow down"),
     });
     // It settles on the abort, long before the 30 s retry-after it would otherwise sit out
-    // (a generous margin, so a loaded machine does not matter).
+    // (a generous margin, so a loaded machine does not matter). The caller gives up after 2 s:
+    // time enough for the 429 to come back first, even on a busy machine.
     let timer: NodeJS.Timeout | undefined;
     const stillWaiting = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve("still waiting for the retry"), 20_000);
     });
     const error = await Promise.race([
-      failure(forge.get("1", { signal: AbortSignal.timeout(200) })),
+      failure(forge.get("1", { signal: AbortSignal.timeout(2000) })),
       stillWaiting,
     ]);
     clearTimeout(timer);

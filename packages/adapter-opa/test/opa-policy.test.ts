@@ -40,6 +40,7 @@ describe("opaPolicy decisions", () => {
   it("timeout → none + escalate within the time limit", async () => {
     const opa = await standIn();
     // OPA's answer is held until the policy gave up: the time limit fired, it did not get one.
+    // 1 s, not less: the request must reach the stand-in (which checks it was called) first.
     const held = hold();
     opa.expect({
       path,
@@ -48,10 +49,10 @@ describe("opaPolicy decisions", () => {
         return { status: 200, result: rollback };
       },
     });
-    const decision = await policy(opa.url, { timeoutMs: 150 }).decide(input, call());
+    const decision = await policy(opa.url, { timeoutMs: 1000 }).decide(input, call());
     held.release();
     expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
-    expect(decision.reason).toContain("timeout after 150 ms");
+    expect(decision.reason).toContain("timeout after 1000 ms");
   });
 
   it("unreachable (closed port) → none + escalate after the retries", async () => {
@@ -176,7 +177,8 @@ describe("opaPolicy decisions", () => {
         return { status: 200, result: rollback };
       },
     });
-    const decision = await policy(opa.url).decide(input, { signal: AbortSignal.timeout(50) });
+    // The caller gives up after 1 s: time enough for the request to reach the stand-in first.
+    const decision = await policy(opa.url).decide(input, { signal: AbortSignal.timeout(1000) });
     held.release();
     expect(decision).toMatchObject({ action: "none", escalate: true });
     expect(decision.reason).toContain("cancelled by the caller");

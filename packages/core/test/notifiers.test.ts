@@ -395,7 +395,8 @@ describe("slackNotifier", () => {
   it("times out on a webhook that never answers (retryable)", async () => {
     const slack = await startStandIn("slack", slackPath);
     slack.answer("hang");
-    const notifier = slackNotifier({ url: `${slack.origin}${slackPath}`, timeoutMs: 100 });
+    // 1 s, not less: the request must reach the stand-in (which checks it was called) first.
+    const notifier = slackNotifier({ url: `${slack.origin}${slackPath}`, timeoutMs: 1000 });
 
     const error = await rejection(notifier.notify(notification(), call()));
 
