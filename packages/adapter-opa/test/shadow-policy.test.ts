@@ -166,9 +166,15 @@ describe("shadowPolicy", () => {
       times: "any",
       answer: (raw) => ({ status: 200, result: decideBuiltin(raw as DecisionInput) }),
     });
-    const candidate = opaPolicy({ url: opa.url });
+    // Generous bounds: this checks the wire, and a loaded machine must not turn it into timeouts.
+    const candidate = opaPolicy({ url: opa.url, timeoutMs: 20_000 });
     const { comparisons, onShadowDecision } = recorder();
-    const shadow = shadowPolicy({ active: builtinPolicy(), candidate, onShadowDecision });
+    const shadow = shadowPolicy({
+      active: builtinPolicy(),
+      candidate,
+      candidateTimeoutMs: 20_000,
+      onShadowDecision,
+    });
     try {
       const inputs = await loadCorpusInputs();
       for (const corpusInput of inputs) await shadow.decide(corpusInput, call());
