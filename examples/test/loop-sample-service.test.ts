@@ -94,11 +94,13 @@ describe("startSampleService", () => {
     // Wait until it served some 20 requests to itself (about 0.2 s idle; a loaded machine is slower).
     const served = (found: Awaited<ReturnType<typeof scrape>>) =>
       found.reduce((sum, sample) => sum + sample.value, 0);
+    // (Until its first request, the service exports no http_requests_total at all.)
     const deadline = Date.now() + 20_000;
-    let samples = await scrape(service.metricsUrl);
+    let samples: Awaited<ReturnType<typeof scrape>> = [];
     while (served(samples) < 20 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      samples = await scrape(service.metricsUrl);
+      const text = await (await fetch(service.metricsUrl)).text();
+      if (text.includes("# TYPE http_requests_total counter")) samples = await scrape(service.metricsUrl);
     }
     const total = served(samples);
     const failed = samples.find((sample) => sample.labels.status === "500")?.value ?? 0;

@@ -216,5 +216,6 @@ describe("selfheal demo", () => {
       expect(answer.code).toBe(1);
       expect(answer.stderr).toContain("pnpm demo");
     }
-  });
+    // The whole demo loop runs in here (examples/test/demo.test.ts gives it as long).
+  }, 90_000);
 });
