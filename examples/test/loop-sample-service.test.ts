@@ -141,5 +141,6 @@ describe("sampleServiceProcess", () => {
     expect(service.version).toBe("v1.1.0");
     await service.stop();
     await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
-  });
+    // Two Node.js starts in child processes: seconds each on a loaded machine.
+  }, 90_000);
 });
