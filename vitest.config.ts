@@ -11,6 +11,9 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["@selfheal/source", "node", "default"], externalConditions: conditions } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "examples/test/**/*.test.ts"],
+    // Enough for a unit or stand-in test on a loaded 2-core machine. Tests that are long by
+    // nature (real Prometheus and Alertmanager, child processes, the closed loop) set their own
+    // timeout instead, so a hang elsewhere still fails fast.
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

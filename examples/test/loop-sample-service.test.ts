@@ -91,9 +91,18 @@ describe("startSampleService", () => {
 
   it("with selfLoad, produces its error rate without an outside client", async () => {
     const service = await start({ version: "v1.2.0", selfLoad: 100 });
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const samples = await scrape(service.metricsUrl);
-    const total = samples.reduce((sum, sample) => sum + sample.value, 0);
+    // Wait until it served some 20 requests to itself (about 0.2 s idle; a loaded machine is slower).
+    const served = (found: Awaited<ReturnType<typeof scrape>>) =>
+      found.reduce((sum, sample) => sum + sample.value, 0);
+    // (Until its first request, the service exports no http_requests_total at all.)
+    const deadline = Date.now() + 20_000;
+    let samples: Awaited<ReturnType<typeof scrape>> = [];
+    while (served(samples) < 20 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const text = await (await fetch(service.metricsUrl)).text();
+      if (text.includes("# TYPE http_requests_total counter")) samples = await scrape(service.metricsUrl);
+    }
+    const total = served(samples);
     const failed = samples.find((sample) => sample.labels.status === "500")?.value ?? 0;
     expect(total).toBeGreaterThanOrEqual(20);
     expect(failed / total).toBeGreaterThan(0.2);
@@ -132,5 +141,6 @@ describe("sampleServiceProcess", () => {
     expect(service.version).toBe("v1.1.0");
     await service.stop();
     await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
-  });
+    // Two Node.js starts in child processes: seconds each on a loaded machine.
+  }, 90_000);
 });

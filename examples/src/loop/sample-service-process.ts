@@ -34,8 +34,9 @@ export interface SampleServiceProcessSettings {
    */
   readonly entry?: string;
   /**
-   * Longest wait for a start, in milliseconds.
-   * @default 10000
+   * Longest wait for a start, in milliseconds. Generous: a Node.js start takes seconds on a
+   * loaded machine, and a start that fails says so at once (the child exits).
+   * @default 30000
    */
   readonly startTimeoutMs?: number;
 }
@@ -99,7 +100,7 @@ export async function sampleServiceProcess(
     );
   }
   const versions = settings.versions ?? sampleVersions;
-  const timeoutMs = settings.startTimeoutMs ?? 10_000;
+  const timeoutMs = settings.startTimeoutMs ?? 30_000;
   let starts = 0;
   // A restart and a stop never interleave: one child at a time holds the port.
   const lock = new Mutex();

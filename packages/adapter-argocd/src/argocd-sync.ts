@@ -110,15 +110,18 @@ export function argocdSync(settings: ArgocdSyncSettings): Verifier {
       const read = async (
         call: (requestSignal: AbortSignal) => Promise<ArgocdApplication>,
       ): Promise<ArgocdApplication | VerificationResult | undefined> => {
+        const requestSignal = bounded();
         try {
-          const seen = await call(bounded());
+          const seen = await call(requestSignal);
           trace.polls++;
           trace.last = seen;
           return seen;
         } catch (error) {
           if (signal.aborted) throw signal.reason;
           if (fatal(error)) return verdict("failed", `Argo CD refused: ${describeError(error)}`);
-          noteProblem(trace, describeError(error));
+          // A poll cut short by our own deadline says less than the answer before it (a 503, say):
+          // noted only when it is all there is, so the verdict names the real problem.
+          if (!(requestSignal.aborted && trace.problems.length > 0)) noteProblem(trace, describeError(error));
           return undefined;
         }
       };

@@ -4,7 +4,7 @@ import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { ArgocdError, argocdClient } from "../src/index.js";
 import { appModel, deploy, ourRevision, serveGet, serveSync } from "./argocd-app-model.js";
-import { runtimeError, type StandIn, startStandIn } from "./argocd-stand-in.js";
+import { hold, runtimeError, type StandIn, startStandIn } from "./argocd-stand-in.js";
 
 const token = "eyJhbGciOiJIUzI1NiJ9.c2VsZmhlYWwtdGVzdA.c2lnbmF0dXJlLXNlY3JldA";
 const standIns: StandIn[] = [];
@@ -80,7 +80,8 @@ describe("argocdClient", () => {
       status: 400,
       body: runtimeError(9, "another operation is already in progress"),
     }));
-    const client = argocdClient({ url: standIn.url, token, ...fast, retryForMs: 100 });
+    // Long enough for several tries even when each request is slow on a loaded machine.
+    const client = argocdClient({ url: standIn.url, token, ...fast, retryForMs: 2000 });
     const error = await rejection(client.sync("checkout", { revision: ourRevision }));
     expect(error.kind).toBe("operation_in_progress");
     expect(error.retryable).toBe(true);
@@ -173,7 +174,8 @@ describe("argocdClient", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const client = argocdClient({ url: `http://127.0.0.1:${port}`, token, ...fast, retryForMs: 50 });
+      // Long enough for a second try even on a loaded machine.
+      const client = argocdClient({ url: `http://127.0.0.1:${port}`, token, ...fast, retryForMs: 2000 });
       const error = await rejection(client.getApplication("checkout"));
       expect(error.kind).toBe("unavailable");
       expect(error.retryable).toBe(true);
@@ -186,14 +188,18 @@ describe("argocdClient", () => {
 
   it("times out a request that gets no answer in time", async () => {
     const standIn = await start();
+    // The answer is held until the client gave up: the timeout fired, however slow the machine.
+    // 1 s, not less: the request must reach the stand-in (which checks it was called) first.
+    const held = hold();
     standIn.expect("ApplicationService_Get", async () => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await held.promise;
       return { status: 200, body: {} };
     });
-    const client = argocdClient({ url: standIn.url, token, requestTimeoutMs: 50, retryForMs: 0 });
+    const client = argocdClient({ url: standIn.url, token, requestTimeoutMs: 1000, retryForMs: 0 });
     const error = await rejection(client.getApplication("checkout"));
+    held.release();
     expect(error.kind).toBe("timeout");
-    expect(error.message).toContain("did not answer within 50 ms");
+    expect(error.message).toContain("did not answer within 1000 ms");
   });
 
   it("returns the history newest first", async () => {

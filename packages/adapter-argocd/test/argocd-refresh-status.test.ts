@@ -2,7 +2,7 @@ import { makeDecisionInput, makeIncident, testEnricherContract } from "@selfheal
 import { afterEach, describe, expect, it } from "vitest";
 import { argocdClient, argocdRefresh, argocdStatus } from "../src/index.js";
 import { appModel, deploy, oldRevision, ourRevision, serveGet, startOperation } from "./argocd-app-model.js";
-import { type StandIn, startStandIn } from "./argocd-stand-in.js";
+import { hold, type StandIn, startStandIn } from "./argocd-stand-in.js";
 
 const token = "eyJhbGciOiJIUzI1NiJ9.c2VsZmhlYWwtdGVzdA.c2lnbmF0dXJlLXNlY3JldA";
 const standIns: StandIn[] = [];
@@ -51,14 +51,17 @@ describe("argocdRefresh", () => {
 
   it("stops waiting after its time limit", async () => {
     const standIn = await start();
+    // Argo CD's answer is held until the refresh returned: it stopped waiting, it did not get one.
+    // 1 s, not less: the request must reach the stand-in (which checks it was called) first.
+    const held = hold();
     standIn.expect("ApplicationService_Get", async () => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await held.promise;
       return { status: 200, body: {} };
     });
-    const done = await argocdRefresh({ url: standIn.url, token, timeoutMs: 50 }).refresh("checkout");
+    const done = await argocdRefresh({ url: standIn.url, token, timeoutMs: 1000 }).refresh("checkout");
+    held.release();
     expect(done.refreshed).toBe(false);
     expect(done.error?.kind).toBe("timeout");
-    expect(done.durationMs).toBeLessThan(300);
   });
 });
 

@@ -166,3 +166,15 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     },
   };
 }
+
+/**
+ * An answer held back until the test releases it: a handler awaiting `promise` answers only
+ * after the client under test gave up, so a timeout is shown to fire without racing a timer.
+ */
+export function hold(): { promise: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { promise, release };
+}

@@ -49,10 +49,20 @@ describe("githubForge: rate limits and retries", () => {
       headers: { "retry-after": "30" },
       body: errorBody("slow down"),
     });
-    const started = performance.now();
-    const error = await failure(forge.get("1", { signal: AbortSignal.timeout(200) }));
-    expect(performance.now() - started).toBeLessThan(2_000);
+    // It settles on the abort, long before the 30 s retry-after it would otherwise sit out
+    // (a generous margin, so a loaded machine does not matter). The caller gives up after 2 s:
+    // time enough for the 429 to come back first, even on a busy machine.
+    let timer: NodeJS.Timeout | undefined;
+    const stillWaiting = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve("still waiting for the retry"), 20_000);
+    });
+    const error = await Promise.race([
+      failure(forge.get("1", { signal: AbortSignal.timeout(2000) })),
+      stillWaiting,
+    ]);
+    clearTimeout(timer);
     expect(error).toMatchObject({ kind: "rate_limited", retryAfterMs: 30_000 });
+    expect(stand.calls.filter((item) => item.operationId === "pulls/get")).toHaveLength(1);
   });
 
   it("retries a 5xx, and gives up after maxAttempts with kind unavailable", async () => {

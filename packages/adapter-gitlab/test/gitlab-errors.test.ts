@@ -176,15 +176,17 @@ describe("retries", () => {
   });
 
   it("retries a read that timed out, but not a note", async () => {
-    current = await forgeUnderTest({ settings: { timeoutMs: 100 } });
+    // 1 s, not less: every call of the test (opening the MR too) must get through on a loaded
+    // machine; the held answers (10 s) are what time out.
+    current = await forgeUnderTest({ settings: { timeoutMs: 1000 } });
     const { standIn, forge } = current;
     pushBranch(standIn, "b");
     const { id } = await forge.open({ branch: "b", base: "main", title: "t", body: "b" }, call());
-    standIn.intercept("getMergeRequest", { status: 200, body: {}, delayMs: 1_000 }, 3);
+    standIn.intercept("getMergeRequest", { status: 200, body: {}, delayMs: 10_000 }, 3);
     const read = await rejectionOf(forge.get(id, call()));
     expect(read).toMatchObject({ kind: "unavailable" });
-    expect((read as ForgeError).message).toContain("did not answer within 100 ms");
-    standIn.intercept("createNote", { status: 201, body: { id: 1 }, delayMs: 1_000 });
+    expect((read as ForgeError).message).toContain("did not answer within 1000 ms");
+    standIn.intercept("createNote", { status: 201, body: { id: 1 }, delayMs: 10_000 });
     expect(await rejectionOf(forge.comment(id, "x", call()))).toMatchObject({ kind: "unavailable" });
     const routesCalled = standIn.calls.map((served) => served.route);
     expect(routesCalled.filter((route) => route === "getMergeRequest")).toHaveLength(3);
@@ -198,10 +200,20 @@ describe("retries", () => {
       body: { message: "429" },
       headers: { "retry-after": "30" },
     });
-    const started = Date.now();
-    const error = await rejectionOf(forge.get(id, { signal: AbortSignal.timeout(100) }));
+    // It settles on the abort, long before the 30 s retry-after it would otherwise sit out
+    // (a generous margin, so a loaded machine does not matter). The caller gives up after 2 s:
+    // time enough for the 429 to come back first, even on a busy machine.
+    let timer: NodeJS.Timeout | undefined;
+    const stillWaiting = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve("still waiting for the retry"), 20_000);
+    });
+    const error = await Promise.race([
+      rejectionOf(forge.get(id, { signal: AbortSignal.timeout(2000) })),
+      stillWaiting,
+    ]);
+    clearTimeout(timer);
     expect(error).toMatchObject({ kind: "rate_limited" });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(standIn.calls.filter((served) => served.route === "getMergeRequest")).toHaveLength(1);
   });
 
   it("reports a refused connection as unavailable", async () => {

@@ -62,3 +62,15 @@ export async function unavailable(decision: Promise<unknown>): Promise<OpaUnavai
   if (!outcome.error.retryable) throw new Error("OpaUnavailableError must be retryable");
   return outcome.error;
 }
+
+/**
+ * An answer held back until the test releases it: a stand-in answer awaiting `promise` comes
+ * only after the policy under test gave up, so its timeout is shown to fire without racing a timer.
+ */
+export function hold(): { promise: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { promise, release };
+}

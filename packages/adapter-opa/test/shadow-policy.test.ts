@@ -70,20 +70,28 @@ describe("shadowPolicy", () => {
 
   it("a slow candidate neither delays nor changes the active answer, and is cut off at its bound", async () => {
     const { comparisons, onShadowDecision } = recorder();
+    // The candidate answers only when the test lets it, ignoring its signal: the active answer
+    // and the cut-off both come while it is still thinking, however slow the machine.
+    let answerNow = () => {};
+    const held: Policy = {
+      name: "slow",
+      decide: () =>
+        new Promise((resolve) => {
+          answerNow = () => resolve(scaleUp as never);
+        }),
+    };
     const shadow = shadowPolicy({
       active: builtinPolicy(),
-      candidate: slowPolicy("slow", 5000),
+      candidate: held,
       candidateTimeoutMs: 400,
       onShadowDecision,
     });
-    const started = performance.now();
     const decision = await shadow.decide(input, call());
-    // Well under the candidate's bound: the active answer does not wait for the candidate at all.
-    expect(performance.now() - started).toBeLessThan(200);
     expect(decision).toEqual(decideBuiltin(input));
     expect(comparisons).toHaveLength(0);
     await shadow.drain();
-    expect(performance.now() - started).toBeLessThan(2000);
+    answerNow();
+    expect(comparisons).toHaveLength(1);
     expect(comparisons[0]?.candidate.failure).toContain("took longer than 400 ms");
     expect(comparisons[0]?.candidate.decision).toMatchObject({ action: "none", escalate: true });
   });
@@ -158,14 +166,14 @@ describe("shadowPolicy", () => {
       times: "any",
       answer: (raw) => ({ status: 200, result: decideBuiltin(raw as DecisionInput) }),
     });
-    const candidate = opaPolicy({ url: opa.url });
+    // Generous bounds: this checks the wire, and a loaded machine must not turn it into timeouts.
+    const candidate = opaPolicy({ url: opa.url, timeoutMs: 20_000 });
     const { comparisons, onShadowDecision } = recorder();
-    // A loaded machine must not turn a slow candidate into a disagreement.
     const shadow = shadowPolicy({
       active: builtinPolicy(),
       candidate,
+      candidateTimeoutMs: 20_000,
       onShadowDecision,
-      candidateTimeoutMs: 30_000,
     });
     try {
       const inputs = await loadCorpusInputs();

@@ -86,9 +86,14 @@ it("answers 503 (which Alertmanager retries), not 429, while too many deliveries
   const held = new Promise<void>((resolve) => {
     release = resolve;
   });
+  let entered: () => void = () => {};
+  const firstIngest = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
   const slowStore = {
     ...store,
     ingest: async (entries: Parameters<typeof store.ingest>[0]) => {
+      entered();
       await held;
       return store.ingest(entries);
     },
@@ -105,7 +110,7 @@ it("answers 503 (which Alertmanager retries), not 429, while too many deliveries
   const post = () =>
     fetch(`${url}/webhook`, { method: "POST", headers: { "content-type": "application/json" }, body });
   const first = post();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await firstIngest; // the first delivery now waits for the store
   const second = await post();
   expect(second.status).toBe(503);
   expect(second.headers.get("retry-after")).not.toBeNull();

@@ -54,12 +54,13 @@ describe("prometheusMetrics when Prometheus misbehaves", () => {
       answer: {
         status: 200,
         body: '{"status":"success","data":{"resultType":"vector","result":[]}}',
-        delayMs: 1000,
+        delayMs: 10_000,
       },
     });
-    const found = await enrichOnce({ queryTimeoutMs: 100 });
-    expect(found.failures).toEqual([expect.stringMatching(/did not answer in 100 ms/)]);
-    expect(new URLSearchParams(standIn.seen[0]?.body).get("timeout")).toBe("100ms");
+    // 1 s, not less: the query must reach the stand-in (which checks it was asked) first.
+    const found = await enrichOnce({ queryTimeoutMs: 1000 });
+    expect(found.failures).toEqual([expect.stringMatching(/did not answer in 1000 ms/)]);
+    expect(new URLSearchParams(standIn.seen[0]?.body).get("timeout")).toBe("1000ms");
   });
 
   it("rejects when cancelled instead of answering with what it has", async () => {
@@ -70,7 +71,7 @@ describe("prometheusMetrics when Prometheus misbehaves", () => {
       answer: {
         status: 200,
         body: '{"status":"success","data":{"resultType":"vector","result":[]}}',
-        delayMs: 1000,
+        delayMs: 10_000,
       },
     });
     const controller = new AbortController();
@@ -79,7 +80,9 @@ describe("prometheusMetrics when Prometheus misbehaves", () => {
       queries: { restart_count: null, cpu_usage: null },
       levelCheck: false,
     }).enrich({ incident: makeIncident(), input: makeDecisionInput(), signal: controller.signal });
-    setTimeout(() => controller.abort(new Error("shutdown")), 50);
+    // Cancelled once the query is under way (it arrived at the stand-in), not after a fixed time.
+    while (standIn.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.abort(new Error("shutdown"));
     await expect(running).rejects.toMatchObject({ adapter: "prometheus", operation: "enrich" });
   });
 

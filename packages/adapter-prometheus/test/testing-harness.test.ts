@@ -58,7 +58,10 @@ describe("test harness", () => {
         ],
       });
       try {
-        for (let waited = 0; received.length === 0 && waited < 20_000; waited += 100) {
+        // Waits for the delivery (rule evaluation, then Alertmanager's group wait), with a
+        // deadline generous enough for a loaded machine; the processes are stopped either way.
+        const deadline = Date.now() + 45_000;
+        while (received.length === 0 && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
         const payload = JSON.parse(received[0] ?? "{}") as { alerts?: { labels: Record<string, string> }[] };
@@ -72,6 +75,6 @@ describe("test harness", () => {
       await expect(fetch(`${prometheus.url}/-/ready`)).rejects.toThrow();
       await prometheus.stop();
     },
-    30_000,
+    60_000,
   );
 });

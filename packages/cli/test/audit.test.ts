@@ -15,6 +15,8 @@ import { runInProcess } from "./cli-harness.js";
 
 let folder: string;
 const startedAgo = 60_000;
+/** How long handling the signals took, measured around it: the MTTR can exceed `startedAgo` by no more. */
+let handledWithinMs = 0;
 
 /** Passes for every service but payments, whose error rate stays up. */
 const recovery: Verifier = {
@@ -53,7 +55,8 @@ beforeAll(async () => {
     guardrails: { cooldown: 0 },
     logger: silentLogger,
   });
-  const startsAt = new Date(Date.now() - startedAgo).toISOString();
+  const handleStarted = Date.now();
+  const startsAt = new Date(handleStarted - startedAgo).toISOString();
   await controller.handle([
     makeSignal({ service: "checkout", startsAt }),
     makeSignal({ service: "payments", startsAt }),
@@ -75,6 +78,7 @@ beforeAll(async () => {
       },
     }),
   ]);
+  handledWithinMs = Date.now() - handleStarted;
   await controller.close();
   await writeFile(
     join(folder, "selfheal.yaml"),
@@ -107,7 +111,7 @@ describe("auditReport", () => {
       "verification:ok",
     ]);
     expect(checkout?.mttrMs).toBeGreaterThanOrEqual(startedAgo);
-    expect(checkout?.mttrMs).toBeLessThan(startedAgo + 20_000);
+    expect(checkout?.mttrMs).toBeLessThanOrEqual(startedAgo + handledWithinMs);
     expect(byService.get("payments")?.outcome).toBe("failed");
     expect(byService.get("payments")?.chain.at(-1)).toMatchObject({
       stage: "verification",

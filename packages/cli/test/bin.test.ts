@@ -187,7 +187,9 @@ describe("selfheal run", () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
     try {
-      for (let tries = 0; tries < 100 && !stdout.includes("listening on"); tries++) {
+      // Waits for the binary to say it listens (or to exit), with a deadline for a loaded machine.
+      const deadline = Date.now() + 30_000;
+      while (!stdout.includes("listening on") && child.exitCode === null && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
@@ -199,7 +201,7 @@ describe("selfheal run", () => {
     }
     expect(await exited).toBe(0);
     expect(existsSync(join(work, "state"))).toBe(true);
-  });
+  }, 60_000);
 });
 
 describe("selfheal demo", () => {
@@ -214,5 +216,6 @@ describe("selfheal demo", () => {
       expect(answer.code).toBe(1);
       expect(answer.stderr).toContain("pnpm demo");
     }
-  });
+    // The whole demo loop runs in here (examples/test/demo.test.ts gives it as long).
+  }, 90_000);
 });

@@ -80,7 +80,7 @@ describe("the controller section", () => {
         });
         expect(answer.status).toBe(200);
         await expect
-          .poll(async () => (await store.listIncidents({ open: false })).length, { timeout: 10_000 })
+          .poll(async () => (await store.listIncidents({ open: false })).length, { timeout: 20_000 })
           .toBeGreaterThan(0);
       } finally {
         // Closes the store too.

@@ -83,6 +83,7 @@ describe("a controller killed with SIGKILL resumes without repeating a side effe
       } finally {
         await cleanup();
       }
-    });
+      // Two child controllers start one after the other: give a loaded machine room.
+    }, 60_000);
   }
 });

@@ -181,7 +181,10 @@ describe("compacting the file store", () => {
       expect(journals.length).toBeLessThanOrEqual(2);
     }
     expect(store.stats.compactions).toBeGreaterThan(10);
-    expect(largest).toBeLessThan(2 * limit);
+    // Writes go on while a compaction runs, into the next journal, so a journal may pass the
+    // limit by what was written meanwhile: more on a loaded machine, where compacting is slow.
+    // Bounded all the same: 500 ingests without compaction come to well over 10 times the limit.
+    expect(largest).toBeLessThan(4 * limit);
     const before = await everything(store);
     await store.close();
     const reopened = await open({ compactAfterBytes: limit });
@@ -196,7 +199,8 @@ describe("compacting the file store", () => {
     const before = await everything(store);
     await store.close();
     const reopened = await open({ compactAfterBytes: 1000 });
-    await expect.poll(() => reopened.stats.compactions).toBe(1);
+    // Compaction runs in the background: wait for it (vitest's 1 s default is short on a loaded machine).
+    await expect.poll(() => reopened.stats.compactions, { timeout: 20_000 }).toBe(1);
     expect(await everything(reopened)).toEqual(before);
     await reopened.close();
     expect(await files()).toEqual(["journal-00000002.ndjson", "snapshot-00000001.ndjson"]);

@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from "node:http";
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { BadInputError, StoreError } from "../src/errors/selfheal-error.js";
@@ -138,7 +138,14 @@ async function errorOf(response: Response) {
   return body.error;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The next request the last started server receives, as the server sees it. */
+function nextServerRequest(): Promise<{ request: IncomingMessage; response: ServerResponse }> {
+  const server = servers.at(-1);
+  if (server === undefined) throw new Error("no server started");
+  return new Promise((resolve) =>
+    server.once("request", (request, response) => resolve({ request, response })),
+  );
+}
 
 describe("createRequestListener: source routes", () => {
   it("answers 200 only after accept has resolved", async () => {
@@ -157,12 +164,17 @@ describe("createRequestListener: source routes", () => {
       },
     });
     let answered = false;
+    const served = nextServerRequest();
     const pending = post(`${url}/hook`, validBody).then((response) => {
       answered = true;
       return response;
     });
     await acceptCalled;
-    await sleep(150);
+    // While accept runs, the server has not begun its answer (checked on the server's side, so
+    // no sleep is needed to give a premature answer time to arrive).
+    const { response: serverResponse } = await served;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(serverResponse.headersSent).toBe(false);
     expect(answered).toBe(false);
     release();
     const response = await pending;
@@ -415,22 +427,21 @@ describe("createRequestListener: source routes", () => {
   it("survives a client that aborts its upload, without calling accept", async () => {
     const { url, accepted } = await start();
     const { port } = new URL(url);
-    await new Promise<void>((resolve) => {
-      const req = request({
-        host: "127.0.0.1",
-        port,
-        path: "/hook",
-        method: "POST",
-        headers: { "content-type": "application/json", "content-length": "1000" },
-      });
-      req.on("error", () => resolve());
-      req.write('{"version": 1, "items": [');
-      setTimeout(() => {
-        req.destroy();
-        resolve();
-      }, 50);
+    const served = nextServerRequest();
+    const req = request({
+      host: "127.0.0.1",
+      port,
+      path: "/hook",
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": "1000" },
     });
-    await sleep(50);
+    req.on("error", () => {});
+    req.write('{"version": 1, "items": [');
+    // Abort once the server is reading the request's body; wait until it saw the abort.
+    const { request: serverRequest } = await served;
+    const closed = new Promise((resolve) => serverRequest.once("close", resolve));
+    req.destroy();
+    await closed;
     expect(accepted).toHaveLength(0);
     expect((await post(`${url}/hook`, validBody)).status).toBe(200);
   });

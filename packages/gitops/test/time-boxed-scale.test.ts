@@ -40,7 +40,10 @@ const signal = (status: "firing" | "resolved"): Signal => ({
 
 it("a time-boxed scale-up is reverted by an incident of its own once the time is up and the service is healthy", async () => {
   const { url, path } = await server.createRepo("ttl", { "apps/checkout.yaml": deployment(2) });
+  // The controller's clock runs ahead when the test says so: the time box ends without a sleep.
+  let aheadMs = 0;
   const controller = createController({
+    now: () => new Date(Date.now() + aheadMs),
     store: memoryStore(),
     logger: silentLogger,
     policy: staticPolicy({ action: "scale_up", reason: "CPU at 93%", params: { by: 2, ttl: "300ms" } }),
@@ -58,7 +61,7 @@ it("a time-boxed scale-up is reverted by an incident of its own once the time is
 
     // Not due yet.
     expect(await controller.checkFollowUps()).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    aheadMs = 400; // past the 300 ms time box
     // Due, but the alert still fires: the symptom is not gone, so wait.
     expect(await controller.checkFollowUps()).toBe(0);
     await controller.handle([signal("resolved")]);

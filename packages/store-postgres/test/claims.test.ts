@@ -23,18 +23,33 @@ const rejection = (promise: Promise<unknown>) =>
     (error: unknown) => error,
   );
 
+/**
+ * Claim `resource` for `owner` as soon as the current holder's claim lapsed: waits for that
+ * (the database's clock decides), with a deadline generous enough for a loaded machine.
+ */
+async function claimOnceLapsed(resource: string, owner: string) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const taken = await store.claim(resource, owner, 60_000);
+    if (taken !== undefined) return taken;
+    if (Date.now() > deadline) throw new Error(`${resource} was never free for ${owner}`);
+    await sleep(10);
+  }
+}
+
 describe("claims", () => {
   it("takes, renews with the same token, refuses while held, and gives a larger token after expiry", async () => {
-    // Long enough that a busy machine does not let it lapse between the calls that need it held.
-    const first = await store.claim("incident:a", "replica-1", 800);
+    // Held for a minute: a busy machine cannot let it lapse between the calls that need it held.
+    const first = await store.claim("incident:a", "replica-1", 60_000);
     expect(first).toMatchObject({ resource: "incident:a", owner: "replica-1", token: 1 });
-    const renewed = await store.claim("incident:a", "replica-1", 1000);
+    const renewed = await store.claim("incident:a", "replica-1", 60_000);
     expect(renewed?.token).toBe(1);
     expect(Date.parse(renewed?.expiresAt ?? "")).toBeGreaterThan(Date.parse(first?.expiresAt ?? ""));
     expect(await store.claim("incident:a", "replica-2", 300)).toBeUndefined();
 
-    await sleep(1050);
-    const taken = await store.claim("incident:a", "replica-2", 10_000);
+    // Renewed for 1 ms: it lapses, and the next owner gets the next token.
+    expect((await store.claim("incident:a", "replica-1", 1))?.token).toBe(1);
+    const taken = await claimOnceLapsed("incident:a", "replica-2");
     expect(taken).toMatchObject({ owner: "replica-2", token: 2 });
     expect(await store.claim("incident:a", "replica-1", 300)).toBeUndefined();
   });
@@ -58,9 +73,7 @@ describe("claims", () => {
     const resource = `incident:${incident.id}`;
     const old = await store.claim(resource, "replica-1", 100);
     if (old === undefined) throw new Error("not taken");
-    await sleep(150);
-    const current = await store.claim(resource, "replica-2", 60_000);
-    if (current === undefined) throw new Error("not taken over");
+    const current = await claimOnceLapsed(resource, "replica-2");
     expect(current.token).toBeGreaterThan(old.token);
 
     const event = makeEvent({ type: "incident.state", incidentId: incident.id, service: "fenced" });
