@@ -18,7 +18,7 @@ import {
   scriptedVerifier,
   staticPolicy,
 } from "../src/testing/index.js";
-import { alertSignal, eventually, latch, tempDir } from "./helpers.js";
+import { alertSignal, eventually, latch, tempDir, untilAborted } from "./helpers.js";
 
 const rollback = {
   action: "rollback",
@@ -520,8 +520,7 @@ describe("controller: restart and close", () => {
     const a = controller({
       policy: {
         name: "hanging",
-        decide: (_input, { signal }) =>
-          new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+        decide: (_input, { signal }) => untilAborted(signal),
       },
       store: fileStore(dir),
       remediate: remediator,
@@ -548,8 +547,7 @@ describe("controller: restart and close", () => {
       verify: [
         {
           name: "never",
-          verify: ({ signal }) =>
-            new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+          verify: ({ signal }) => untilAborted(signal),
         },
       ],
     });
