@@ -1,7 +1,8 @@
 // The timed part of bench/audit, in a process of its own so that its RSS is the reader's and the
 // controller's, not the loader's: `selfheal audit --since 30d` and `--service X` (core's
 // auditReport, called as the CLI calls it), then a controller's start-up on the same store.
-// Prints one JSON line. Arguments: `pg <url> <schema> <service>` or `file <dir> <service>`.
+// Prints one JSON line. Arguments: `audit|startup`, then `pg <url> <schema> <service>` or
+// `file <dir> <service>`.
 import {
   auditReport,
   createController,
@@ -14,7 +15,7 @@ import {
 } from "@selfheal/core";
 import { openPostgresStore } from "@selfheal/store-postgres";
 
-const [kind, where, third, fourth] = process.argv.slice(2);
+const [operation, kind, where, third, fourth] = process.argv.slice(2);
 const service = (kind === "pg" ? fourth : third) ?? "svc-000";
 
 const elapsed = async <T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> => {
@@ -93,24 +94,26 @@ async function audits(store: Store) {
 }
 
 async function main(): Promise<Record<string, unknown>> {
-  if (kind === "pg" && where !== undefined && third !== undefined) {
-    const reader = await openPostgresStore({ connectionString: where, schema: third });
-    const audit = await audits(reader);
-    await reader.close();
-    const startup = await startUp(() => openPostgresStore({ connectionString: where, schema: third }));
-    return { ...audit, ...startup };
+  // One operation per process, so each one's peak RSS is its own.
+  const open =
+    kind === "pg" && where !== undefined && third !== undefined
+      ? () => openPostgresStore({ connectionString: where, schema: third })
+      : kind === "file" && where !== undefined
+        ? () => openFileStore(where)
+        : undefined;
+  if (open === undefined || (operation !== "audit" && operation !== "startup")) {
+    throw new Error(
+      `usage: measure.js audit|startup pg <url> <schema> <service> | file <dir> <service>; got ${process.argv.slice(2).join(" ")}`,
+    );
   }
-  if (kind === "file" && where !== undefined) {
-    // As `selfheal audit` reads a file store: without its lock, beside the controller.
-    const reader = await readFileStore(where);
-    const audit = await audits(reader);
+  if (operation === "startup") return startUp(open);
+  // As `selfheal audit` reads a file store: without its lock, beside the controller.
+  const reader = kind === "file" && where !== undefined ? await readFileStore(where) : await open();
+  try {
+    return await audits(reader);
+  } finally {
     await reader.close();
-    const startup = await startUp(() => openFileStore(where));
-    return { ...audit, ...startup };
   }
-  throw new Error(
-    `usage: measure.js pg <url> <schema> <service> | file <dir> <service>; got ${process.argv.slice(2).join(" ")}`,
-  );
 }
 
 main()
