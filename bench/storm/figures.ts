@@ -36,11 +36,20 @@ function maxOverlap(intervals: readonly { start: number; end: number }[]): numbe
 export async function stormFigures(
   client: pg.Client,
   q: string,
-  run: { readonly alerts: number; readonly services: number; readonly firstDeliveryMs: number },
+  run: {
+    readonly alerts: number;
+    readonly services: number;
+    readonly firstDeliveryMs: number;
+    /** Fingerprints of the alerts acknowledged. */
+    readonly acked: readonly string[];
+  },
 ) {
   const count = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
   const incidents = await count(`SELECT count(*) AS n FROM ${q}.incidents`);
-  const received = await count(`SELECT count(*) AS n FROM ${q}.audit_events WHERE type = 'signal.received'`);
+  const recorded = await client.query<{ fingerprint: string }>(
+    `SELECT doc #>> '{data,fingerprint}' AS fingerprint FROM ${q}.audit_events WHERE type = 'signal.received'`,
+  );
+  const fingerprints = new Set(recorded.rows.map((row) => row.fingerprint));
   const decided = await count(
     `SELECT count(DISTINCT incident_id) AS n FROM ${q}.audit_events WHERE type = 'decision.made'`,
   );
@@ -73,13 +82,15 @@ export async function stormFigures(
     `SELECT state, count(*) AS n FROM ${q}.incidents GROUP BY 1 ORDER BY 1`,
   );
   const reasons = await client.query<{ reason: string; n: string }>(
-    `SELECT doc #>> '{decision,reason}' AS reason, count(*) AS n FROM ${q}.incidents
-      GROUP BY 1 ORDER BY 2 DESC LIMIT 3`,
+    `SELECT coalesce(doc #>> '{decision,action}', 'undecided') AS reason, count(*) AS n FROM ${q}.incidents
+      GROUP BY 1 ORDER BY 1`,
   );
   const decisionMs = latencies.rows.map((row) => Number(row.ms));
   return {
     incidents,
-    lost: run.alerts - received,
+    // Acknowledged and not in the store. (An alert never acknowledged is Alertmanager's to retry.)
+    lost: run.acked.filter((fingerprint) => !fingerprints.has(fingerprint)).length,
+    recorded: fingerprints.size,
     decided,
     drain_s:
       latencies.rows.length === 0 ? Number.NaN : Math.round((lastDecision - run.firstDeliveryMs) / 100) / 10,
@@ -90,7 +101,7 @@ export async function stormFigures(
     actions_bound: actionsBound(run.services, spanMs),
     max_concurrent_actions: maxOverlap(intervals),
     suppressed_by_reason: Object.fromEntries(suppressed.rows.map((row) => [row.reason, Number(row.n)])),
-    top_decision_reasons: Object.fromEntries(reasons.rows.map((row) => [row.reason, Number(row.n)])),
+    decided_actions: Object.fromEntries(reasons.rows.map((row) => [row.reason, Number(row.n)])),
     states: Object.fromEntries(states.rows.map((row) => [row.state, Number(row.n)])),
   };
 }
