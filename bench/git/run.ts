@@ -7,9 +7,12 @@
 // (default 3: a fresh clone there takes minutes). Prints one JSON object as its last line.
 //
 //   BENCH_SIZES (default 100,1000,10000,100000), BENCH_ROUNDS (default 15)
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { openGitWorkspace, setContainerImage } from "@selfheal/gitops";
 import { runGit, startGitHttpServer } from "@selfheal/gitops/testing";
 import { percentile } from "../stats.js";
@@ -20,6 +23,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
 const largeSize = 100_000;
 const largeNativeRounds = Number(process.env.BENCH_NATIVE_ROUNDS_LARGE ?? 3);
 const filesPerService = 3;
+const warmScript = fileURLToPath(new URL("./warm-rss.js", import.meta.url));
 
 /** A service folder: a Deployment (the file we edit), a Service and a kustomization. */
 function serviceFiles(team: number, service: number, tag: string): Record<string, string> {
@@ -99,6 +103,9 @@ interface SizeResult {
   rss_after_mb: number;
   /** Peak resident memory of this process so far (MB): repository generation included. */
   rss_peak_mb: number;
+  /** Peak resident memory of a process holding only a warm workspace: cloned, one rollback (MB). */
+  warm_rss_mb?: number;
+  warm_child_clone_ms?: number;
 }
 
 async function benchSize(size: number): Promise<SizeResult> {
@@ -166,7 +173,16 @@ async function benchSize(size: number): Promise<SizeResult> {
       rss_peak_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     result.ratio = Math.round((result.native_p50_ms / result.ours_p50_ms) * 10) / 10;
-    return result;
+    // The warm workspace's own memory: a fresh one in a child process, cloned and used once.
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      warmScript,
+      url,
+      join(scratch, "warm-child"),
+      services[1 % services.length] as string,
+      "v1.0.9",
+    ]);
+    const warm = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { rss_mb: number; clone_ms: number };
+    return { ...result, warm_rss_mb: warm.rss_mb, warm_child_clone_ms: warm.clone_ms };
   } finally {
     await server.close();
     await rm(scratch, { recursive: true, force: true });
@@ -194,7 +210,7 @@ const ratioOf = (top: number, bottom: number) => {
 };
 const growth10k = ratioOf(10_000, 100);
 const growth100k = ratioOf(largeSize, 100);
-const rssMb = Math.max(...Object.values(results).map((result) => result.rss_after_mb));
+const rssMb = Math.max(...Object.values(results).map((result) => result.warm_rss_mb ?? Number.NaN));
 const targets = {
   ours_p50_ms_at_10000: 100,
   growth_10000_over_100: 1.5,
