@@ -15,6 +15,7 @@ import { checkFence, releaseClaim, takeClaim } from "./claims.js";
 import { eventAppender } from "./event-appender.js";
 import { insertEvents, touchesActions } from "./events.js";
 import { ingestEntries } from "./ingest.js";
+import { ingestBatcher } from "./ingest-batcher.js";
 import { migrate } from "./migrations.js";
 import {
   adapter,
@@ -109,13 +110,16 @@ function createPostgresStore(settings: PostgresStoreSettings): {
     call(operation, () => runner.transaction(operation, body));
 
   const appender = eventAppender(runner, tables, { inFlight: 4, maxEvents: 1000 });
+  const ingests = ingestBatcher(
+    (entries) => write("ingest", (connection) => ingestEntries(connection, tables, entries, config.now())),
+    { inFlight: 2, maxEntries: 500 },
+  );
 
   const store: PostgresStore = {
     name,
     schema: config.schema,
     quarantine: quarantineRegistry(runner, tables, call),
-    ingest: (entries: readonly IngestEntry[]) =>
-      write("ingest", (connection) => ingestEntries(connection, tables, entries, config.now())),
+    ingest: (entries: readonly IngestEntry[]) => ingests.ingest(entries),
     getIncident: (id: string) => read("getIncident", (connection) => getIncident(connection, tables, id)),
     listIncidents: (query?: IncidentQuery) =>
       read("listIncidents", (connection) => listIncidents(connection, tables, query)),

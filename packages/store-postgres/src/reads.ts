@@ -67,6 +67,7 @@ export async function listEvents(
 ): Promise<AuditEvent[]> {
   const filter = new Filter();
   if (query.incidentId !== undefined) filter.add("incident_id = $?", query.incidentId);
+  if (query.incidentIds !== undefined) filter.add("incident_id = ANY($?::text[])", [...query.incidentIds]);
   if (query.service !== undefined) filter.add("service = $?", query.service);
   if (query.types !== undefined) filter.add("type = ANY($?::text[])", [...query.types]);
   if (query.since !== undefined) filter.add("at >= $?::timestamptz", query.since);

@@ -1,4 +1,12 @@
-import { auditReport, createController, silentLogger, type Verifier } from "@selfheal/core";
+import {
+  auditChain,
+  auditReport,
+  createController,
+  type EventQuery,
+  type Store,
+  silentLogger,
+  type Verifier,
+} from "@selfheal/core";
 import { makeSignal, recordingRemediator, staticPolicy } from "@selfheal/core/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openPostgresStore, type PostgresStore } from "../src/index.js";
@@ -75,4 +83,26 @@ it("filters by service, outcome and time", async () => {
   expect(
     (await auditReport(store, { since: new Date(Date.now() + 60_000).toISOString() })).incidents,
   ).toEqual([]);
+});
+
+it("reads the events of all its incidents in one call, with the chains one read per incident gives", async () => {
+  const queries: EventQuery[] = [];
+  const counting: Store = new Proxy(store, {
+    get(target, property, receiver) {
+      if (property !== "listEvents") return Reflect.get(target, property, receiver);
+      return (query?: EventQuery) => {
+        queries.push(query ?? {});
+        return target.listEvents(query);
+      };
+    },
+  });
+  const report = await auditReport(counting);
+  expect(report.incidents).toHaveLength(3);
+  expect(queries).toHaveLength(1);
+  expect(queries[0]?.incidentIds).toHaveLength(3);
+  for (const row of report.incidents) {
+    const incident = await store.getIncident(row.id);
+    if (incident === undefined) throw new Error(`incident ${row.id} missing`);
+    expect(row.chain).toEqual(auditChain(incident, await store.listEvents({ incidentId: row.id })));
+  }
 });

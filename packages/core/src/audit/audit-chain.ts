@@ -1,4 +1,4 @@
-import type { AuditEvent, Incident } from "../spec/index.js";
+import type { AuditEvent, AuditEventType, Incident } from "../spec/index.js";
 
 /** The stages of the loop, in order. */
 export type ChainStage = "signal" | "decision" | "change" | "sync" | "verification";
@@ -11,6 +11,21 @@ export interface ChainStep {
   readonly status: "ok" | "failed" | "skipped";
   readonly detail: string;
 }
+
+/** The event types {@link auditChain} reads: the audit ledger lists only these. */
+export const chainTypes: readonly AuditEventType[] = [
+  "incident.opened",
+  "signal.received",
+  "decision.made",
+  "decision.failed",
+  "remediation.planned",
+  "remediation.completed",
+  "remediation.failed",
+  "remediation.cancelled",
+  "verification.started",
+  "verification.passed",
+  "verification.failed",
+];
 
 /**
  * The chain of an incident from its audit events: the first signal, the decision, the change

@@ -166,23 +166,23 @@ export function createController(settings: ControllerSettings): Controller {
   const start = (): Promise<void> => {
     started ??= (async () => {
       const open = await store.listIncidents({ open: true });
-      for (const incident of open) {
-        if (incident.state !== "received") {
-          await store.appendEvents([
-            {
-              id: eventId(),
-              at: now().toISOString(),
-              type: "controller.resumed",
-              incidentId: incident.id,
-              service: incident.service,
-              actor,
-              message: `resuming from ${incident.state}`,
-              data: { state: incident.state },
-            },
-          ]);
-        }
-        scheduler.schedule(incident.id);
-      }
+      // One durable write for all of them: after an outage there can be hundreds, and a commit
+      // (an fsync) each kept the controller from starting for seconds.
+      await store.appendEvents(
+        open
+          .filter((incident) => incident.state !== "received")
+          .map((incident) => ({
+            id: eventId(),
+            at: now().toISOString(),
+            type: "controller.resumed" as const,
+            incidentId: incident.id,
+            service: incident.service,
+            actor,
+            message: `resuming from ${incident.state}`,
+            data: { state: incident.state },
+          })),
+      );
+      for (const incident of open) scheduler.schedule(incident.id);
       if (open.length > 0) logger.info(`resuming ${open.length} open incident(s)`);
       followUpTimer = setInterval(() => {
         followUpCheck = followUpCheck

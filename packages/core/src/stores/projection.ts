@@ -157,19 +157,25 @@ export class StoreProjection {
   }
 
   listEvents(query: EventQuery = {}): AuditEvent[] {
+    // Several incidents: one walk of the trail in time order (from `since`), which keeps the
+    // write order of events of the same time across incidents, as one list per incident cannot.
+    const single = query.incidentId ?? (query.incidentIds?.length === 1 ? query.incidentIds[0] : undefined);
     const source =
-      query.incidentId !== undefined
-        ? (this.eventsByIncident.get(query.incidentId) ?? [])
+      single !== undefined
+        ? (this.eventsByIncident.get(single) ?? [])
         : query.service !== undefined
           ? (this.eventsByService.get(query.service) ?? [])
           : this.events;
     const types = query.types === undefined ? undefined : new Set(query.types);
+    const ids = query.incidentIds === undefined ? undefined : new Set(query.incidentIds);
     const start = query.since === undefined ? 0 : lowerBound(source, query.since, (event) => event.at);
     const out: AuditEvent[] = [];
+    if (ids?.size === 0) return out;
     for (let index = start; index < source.length; index++) {
       const event = source[index] as AuditEvent;
       if (query.until !== undefined && event.at >= query.until) break;
       if (query.service !== undefined && event.service !== query.service) continue;
+      if (ids !== undefined && (event.incidentId === undefined || !ids.has(event.incidentId))) continue;
       if (types !== undefined && !types.has(event.type)) continue;
       out.push(event);
     }

@@ -82,6 +82,13 @@ export function describeReads(subject: ContractSubject): void {
         expect(await ids({ incidentId: "i-1", since: at(2) })).toEqual([e3.id]);
         expect(await ids({ incidentId: "i-1", service: "payments" })).toEqual([]);
         expect(await ids({ incidentId: "nobody" })).toEqual([]);
+        expect(await ids({ incidentIds: ["i-1", "i-2"] })).toEqual([e1.id, e2.id, e3.id]);
+        expect(await ids({ incidentIds: ["i-2"] })).toEqual([e2.id]);
+        expect(await ids({ incidentIds: ["i-1", "nobody"], types: ["remediation.failed"] })).toEqual([e3.id]);
+        expect(await ids({ incidentIds: ["i-1", "i-2"], since: at(2), until: at(3) })).toEqual([e2.id]);
+        expect(await ids({ incidentIds: ["i-1", "i-2"], service: "payments" })).toEqual([e2.id]);
+        expect(await ids({ incidentIds: ["i-2"], incidentId: "i-1" })).toEqual([]);
+        expect(await ids({ incidentIds: [] })).toEqual([]);
       });
 
       it("does nothing for an empty append", async () => {

@@ -54,7 +54,9 @@ async function pushCommits(barePath: string, commits: readonly RepoCommit[], bra
         await writeFile(target, content);
       }
       await runGit(["add", "--all"], { cwd: workTree });
-      await runGit(["commit", "--quiet", "--allow-empty", "--message", commit.message], {
+      // No automatic gc: with many files it runs detached and writes into .git while the work
+      // tree is being removed below (ENOTEMPTY).
+      await runGit(["-c", "gc.auto=0", "commit", "--quiet", "--allow-empty", "--message", commit.message], {
         cwd: workTree,
         env: commitIdentity(index),
       });
