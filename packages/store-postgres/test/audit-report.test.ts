@@ -98,8 +98,11 @@ it("reads the events of all its incidents in one call, with the chains one read 
   });
   const report = await auditReport(counting);
   expect(report.incidents).toHaveLength(3);
-  expect(queries).toHaveLength(1);
-  expect(queries[0]?.incidentIds).toHaveLength(3);
+  // One read for the chains of all incidents (the other one reads the rejected deliveries).
+  const chainReads = queries.filter((query) => query.incidentIds !== undefined);
+  expect(chainReads).toHaveLength(1);
+  expect(chainReads[0]?.incidentIds).toHaveLength(3);
+  expect(queries.filter((query) => query.incidentId !== undefined)).toEqual([]);
   for (const row of report.incidents) {
     const incident = await store.getIncident(row.id);
     if (incident === undefined) throw new Error(`incident ${row.id} missing`);
