@@ -4,6 +4,7 @@
 //
 //   node scripts/api-report.mjs          # write the reports (after `pnpm build`)
 //   node scripts/api-report.mjs --check  # fail when a report is stale (run by `pnpm lint`)
+//   node scripts/api-report.mjs --check core gitops   # only these packages
 //
 // A change to what a package exports shows up in review as a diff of its report; `--check`
 // fails CI when the code changed and the report was not written again.
@@ -16,12 +17,14 @@ import { Extractor, ExtractorConfig } from "@microsoft/api-extractor";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const check = process.argv.includes("--check");
+const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const reportFolder = join(root, "api");
 
 /** Every export entry point with declarations: `{ pkgDir, name, subpath, types }`. */
 function entryPoints() {
   const entries = [];
   for (const dir of readdirSync(join(root, "packages")).sort()) {
+    if (only.length > 0 && !only.includes(dir)) continue;
     const pkgDir = join(root, "packages", dir);
     const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
     for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
