@@ -18,12 +18,15 @@ tools_dir="${SELFHEAL_TOOLS:-$HOME/.cache/selfheal-tools}"
 #   install: `go install package@version`
 #   build:   the module's go.mod has exclude/replace directives, which `go install pkg@version`
 #            refuses: download the module, then `go build` the package inside it.
+#   build-ui-stub: like build, in a writable copy of the module whose web UI (`ui/app/dist`, built
+#            by npm and not in the module) is replaced by a placeholder page: `go:embed` needs the
+#            folder, and the tests speak the HTTP API only.
 # Prometheus 3.x is published as module versions v0.3xx (v0.309.1 is Prometheus 3.9.1); a binary
 # built this way has no web UI assets, which the tests do not use (they speak the HTTP API).
 catalogue=(
   "opa|1.22.4|github.com/open-policy-agent/opa|v1.22.4|.|opa|install"
   "prometheus|3.9.1|github.com/prometheus/prometheus|v0.309.1|./cmd/prometheus|prometheus|build"
-  "alertmanager|0.35.0|github.com/prometheus/alertmanager|v0.35.0|./cmd/alertmanager|alertmanager|install"
+  "alertmanager|0.35.0|github.com/prometheus/alertmanager|v0.35.0|./cmd/alertmanager|alertmanager|build-ui-stub"
 )
 
 build() {
@@ -51,7 +54,18 @@ build() {
   else
     local dir
     dir=$(go mod download -json "$module@$module_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-    if [ -z "$dir" ]; then ok=false; else (cd "$dir" && go build -o "$scratch/$binary" "$package") || ok=false; fi
+    if [ -z "$dir" ]; then
+      ok=false
+    elif [ "$how" = build-ui-stub ]; then
+      cp -r "$dir" "$scratch/src" && chmod -R u+w "$scratch/src" || ok=false
+      for ui in elm mantine; do
+        mkdir -p "$scratch/src/ui/app/dist/$ui"
+        echo "<html><body>web UI not built (selfheal test build)</body></html>" >"$scratch/src/ui/app/dist/$ui/index.html"
+      done
+      [ "$ok" = true ] && { (cd "$scratch/src" && go build -o "$scratch/$binary" "$package") || ok=false; }
+    else
+      (cd "$dir" && go build -o "$scratch/$binary" "$package") || ok=false
+    fi
   fi
   if [ "$ok" != true ] || [ ! -x "$scratch/$binary" ]; then
     rm -rf "$scratch"

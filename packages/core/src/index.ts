@@ -1,5 +1,6 @@
 export * from "./audit/audit-chain.js";
 export * from "./audit/audit-report.js";
+export * from "./authoring/define.js";
 export * from "./errors/selfheal-error.js";
 export * from "./http/request-listener.js";
 export { type ServerTimeouts, webhookServerOptions } from "./http/server-timeouts.js";

@@ -371,6 +371,26 @@ describe("gitops remediator: scale up", () => {
   });
 });
 
+describe("gitops remediator: nothing to change", () => {
+  it("says noop when the manifest already holds the wanted state, so apply is never called", async () => {
+    const repo = await configRepo();
+    const before = await refs(repo);
+    const { plan } = await run(remediator(repo), incident(), {
+      ...rollback,
+      params: { image: "registry.example.com/checkout:v1.2.0" }, // what the manifest says already
+    });
+    expect({ noop: plan.noop, changes: plan.changes }).toEqual({ noop: true, changes: [] });
+    expect(await refs(repo)).toBe(before);
+    // A plan with work to do does not say noop.
+    const { plan: back } = await run(remediator(repo, {}, `${repo.name}-b`), incident("checkout", "inc-2"), {
+      ...rollback,
+      params: { image: "registry.example.com/checkout:v1.1.0" },
+    });
+    expect(back.noop).toBeUndefined();
+    expect(back.changes.map((change) => change.target)).toContain("apps/checkout/deployment.yaml");
+  });
+});
+
 describe("gitops remediator: concurrency", () => {
   it("concurrent remediations of different services in one repo all land, none lost, never forced", async () => {
     const services = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];

@@ -1,6 +1,7 @@
 import { describeError, RemediationError, SelfHealError, StoreError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import type { Incident } from "../spec/incident.js";
+import { planContradiction } from "../spec/remediation.js";
 import { sleep, withTimeout } from "../util/async.js";
 import { incidentEvent, type RuntimeContext, toJson } from "./context.js";
 import { baseDecisionInput, enrich } from "./decision-input.js";
@@ -170,6 +171,15 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
         }),
       context.stopping,
     );
+    const contradiction = planContradiction(plan);
+    if (contradiction !== undefined) {
+      throw new RemediationError(contradiction, {
+        incidentId: incident.id,
+        adapter: remediator.name,
+        operation: "plan",
+        escalate: true,
+      });
+    }
   } catch (error) {
     if (context.stopping.aborted) return undefined;
     const escalate = !(error instanceof RemediationError) || error.escalate;
@@ -190,7 +200,9 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     });
   }
   const fields = { action: decision.action, idempotencyKey, data: { plan: toJson(plan) } };
-  if (plan.changes.length === 0) {
+  // Only an explicit `noop` skips apply: an empty `changes` is also what an API-only action
+  // (a restart, a flush) plans, and that one must be carried out.
+  if (plan.noop === true) {
     events.push(
       incidentEvent(context, incident, "remediation.planned", `nothing to change: ${plan.summary}`, fields),
     );

@@ -35,12 +35,32 @@ export const RemediationPlan = z.object({
   remediator: z.string().min(1),
   /** One paragraph for people: what will change and why. */
   summary: z.string(),
-  /** The changes, one per target. Empty means there is nothing to do. */
+  /**
+   * The changes, one per target, for reviewers and the audit trail. May be empty for an action
+   * that changes no file or resource a reviewer would diff (an API call: restart, cache flush):
+   * `apply` is still called. To say that there is nothing to do, set `noop`.
+   */
   changes: z.array(PlannedChange),
+  /**
+   * True when the target already holds the wanted state: the controller records the plan,
+   * closes the incident as `no_action` and never calls `apply`. `changes` must then be empty.
+   * Absent or false: `apply` is called, whether `changes` lists anything or not.
+   */
+  noop: z.boolean().optional(),
   /** Adapter specifics, under a key named after the adapter. */
   details: JsonObject.optional(),
 });
 export type RemediationPlan = z.infer<typeof RemediationPlan>;
+
+/**
+ * Why a plan cannot be acted on as it stands, or `undefined` when it can: a plan that says
+ * `noop` and lists changes contradicts itself.
+ */
+export function planContradiction(plan: Pick<RemediationPlan, "noop" | "changes">): string | undefined {
+  return plan.noop === true && plan.changes.length > 0
+    ? `the plan says noop (nothing to do) but lists ${plan.changes.length} change(s)`
+    : undefined;
+}
 
 /** What carrying out a plan did. */
 export const RemediationResult = z.object({

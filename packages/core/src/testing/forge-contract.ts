@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ForgeError, SelfHealError } from "../errors/selfheal-error.js";
 import type { GitForge } from "../spec/git-forge.js";
+import { rule } from "./contract-check.js";
 
 const call = () => ({ signal: AbortSignal.timeout(30_000) });
 
@@ -41,8 +42,11 @@ export function testGitForgeContract(name: string, setup: () => Promise<GitForge
     });
 
     it("has a name and change requests", () => {
-      expect(harness.forge.name).toMatch(/\S/);
-      expect(harness.forge.changeRequests).toBe(true);
+      expect(harness.forge.name, rule("a forge has a non-empty name")).toMatch(/\S/);
+      expect(
+        harness.forge.changeRequests,
+        rule("a forge that opens change requests says changeRequests: true"),
+      ).toBe(true);
     });
 
     it("opens a change request and finds it again by its branch", async () => {
@@ -76,8 +80,13 @@ export function testGitForgeContract(name: string, setup: () => Promise<GitForge
       const error = await harness.forge
         .open({ branch: harness.base, base: harness.base, title: "t", body: "b" }, call())
         .catch((thrown: unknown) => thrown);
-      expect(SelfHealError.isInstance(error)).toBe(true);
-      expect((error as ForgeError).kind).toBe("invalid");
+      expect(SelfHealError.isInstance(error), rule("a forge rejects bad requests with a SelfHealError")).toBe(
+        true,
+      );
+      expect(
+        (error as ForgeError).kind,
+        rule("a change request from a branch onto itself is kind invalid"),
+      ).toBe("invalid");
     });
 
     it("updates, labels and comments", async () => {

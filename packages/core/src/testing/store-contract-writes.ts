@@ -3,6 +3,7 @@ import { SelfHealError, StoreConflictError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import type { IncidentState } from "../spec/incident.js";
 import type { Store } from "../spec/store.js";
+import { rule } from "./contract-check.js";
 import { makeEntry, makeEvent, makeSignal } from "./fixtures.js";
 import { at, type ContractSubject, contractHelpers, rejection } from "./store-contract-helpers.js";
 
@@ -121,7 +122,10 @@ export function describeWrites(subject: ContractSubject): void {
 
         const all = await ingestOne(makeSignal({ fingerprint: "aaaa000000000002", status: "resolved" }));
         expect(all.incident).toMatchObject({ id: incident.id, firing: [], revision: 4 });
-        expect(Number.isNaN(Date.parse(all.incident?.resolvedAt ?? ""))).toBe(false);
+        expect(
+          Number.isNaN(Date.parse(all.incident?.resolvedAt ?? "")),
+          rule("a resolved incident carries a resolvedAt timestamp"),
+        ).toBe(false);
         expect(await stored(incident.id)).toEqual(all.incident);
         // Resolution is a fact for the controller to act on; the incident stays open until it does.
         expect((await store.listIncidents({ open: true })).map((incident) => incident.id)).toEqual([
@@ -219,7 +223,7 @@ export function describeWrites(subject: ContractSubject): void {
           store.updateIncident({ ...incident, state: "escalated" }, { expectedRevision: 1, events: [stale] }),
         );
         expect(error).toBeInstanceOf(StoreConflictError);
-        expect(SelfHealError.isInstance(error)).toBe(true);
+        expect(SelfHealError.isInstance(error), rule("a store's conflict is a SelfHealError")).toBe(true);
         expect(await stored(incident.id)).toEqual(current);
         expect(await eventIds()).toEqual(events);
       });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreConflictError } from "../errors/selfheal-error.js";
 import type { Store } from "../spec/store.js";
+import { rule } from "./contract-check.js";
 import { makeEntry, makeEvent, makeSignal } from "./fixtures.js";
 import { at, type ContractSubject, contractHelpers, epoch, rejection } from "./store-contract-helpers.js";
 import { describeReads } from "./store-contract-reads.js";
@@ -62,7 +63,8 @@ export function testStoreContract(name: string, setup: () => Promise<StoreHarnes
     describeReads(subject);
 
     it("is ready when open", async () => {
-      if (current.ready !== undefined) expect(await current.ready()).toBe(true);
+      if (current.ready !== undefined)
+        expect(await current.ready(), rule("an open store is ready")).toBe(true);
     });
 
     describeDurability(subject);

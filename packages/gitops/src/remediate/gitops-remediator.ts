@@ -157,6 +157,9 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
           description: file.description,
           diff: unifiedDiff(file),
         })),
+        // No file to edit means the repository already holds the wanted state: say so, so the
+        // controller records `no_action` instead of calling apply.
+        ...(files.length === 0 ? { noop: true } : {}),
       };
       const text = changeRequestText({
         incident,
