@@ -451,6 +451,31 @@ describe("controller: guardrails", () => {
     expect(remediator.sideEffects).toHaveLength(0);
   });
 
+  it("max_replicas is the lowest of the replica cap and what enrichers report", async () => {
+    const seen: (number | undefined)[] = [];
+    const c = controller({
+      store: memoryStore(),
+      remediate: recordingRemediator(),
+      enrich: [
+        // An HPA with maxReplicas 20 must not lift the configured cap of 10; one of 4 lowers it.
+        {
+          name: "hpa",
+          enrich: async ({ incident }) => ({ max_replicas: incident.service === "api" ? 20 : 4 }),
+        },
+      ],
+      policy: staticPolicy((input) => {
+        seen.push(input.max_replicas);
+        return { action: "none", reason: "look only", params: {} };
+      }),
+      guardrails: { cooldown: 0, replicaCap: 10 },
+    });
+    await c.handle([alertSignal({ service: "api" })]);
+    await c.settled();
+    await c.handle([alertSignal({ service: "checkout" })]);
+    await c.settled();
+    expect(seen).toEqual([10, 4]);
+  });
+
   it("a change freeze suppresses, with the window in the record", async () => {
     const c = controller({
       store: memoryStore(),

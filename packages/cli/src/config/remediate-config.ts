@@ -48,7 +48,18 @@ export const ForgeConfig = z
 export const ImageTargetConfig = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("container"), container: z.string().min(1).optional() }),
   z.strictObject({ kind: z.literal("kustomize"), file: z.string().min(1), name: z.string().min(1) }),
-  z.strictObject({ kind: z.literal("helm"), file: z.string().min(1), path: z.string().min(1) }),
+  z.strictObject({
+    kind: z.literal("helm"),
+    file: z.string().min(1),
+    path: z.string().min(1),
+    replicas: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Dotted path of the replica count in the values file ("replicaCount"): what a scale-up edits when no HPA owns the replicas.',
+      ),
+  }),
 ]);
 
 /** `remediate.gitops`: edit the config repo and land the change as a change request or commit. */

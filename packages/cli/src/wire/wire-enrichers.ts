@@ -27,7 +27,9 @@ export function wireEnrichers(config: SelfhealConfig, workspace: GitWorkspace | 
   }
   const gitops = config.remediate.gitops;
   if (config.enrich.gitopsDeployment && gitops !== undefined && workspace !== undefined) {
-    enrichers.push(gitopsDeployment(definedOnly({ workspace, ...changeTargets(gitops) })));
+    enrichers.push(
+      gitopsDeployment(definedOnly({ workspace, maxReplicas: gitops.maxReplicas, ...changeTargets(gitops) })),
+    );
   }
   return enrichers;
 }

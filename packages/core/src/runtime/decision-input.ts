@@ -156,7 +156,13 @@ function merge(input: DecisionInput, name: string, found: Enrichment): unknown {
     };
   }
   if (found.current_replicas !== undefined) out.current_replicas = found.current_replicas;
-  if (found.max_replicas !== undefined) out.max_replicas = found.max_replicas;
+  // A cap only ever lowers: the configured cap (in the base input) and an HPA's maxReplicas
+  // both bound a scale-up, so the lowest wins whichever enricher reports it.
+  if (found.max_replicas !== undefined)
+    out.max_replicas =
+      input.max_replicas === undefined
+        ? found.max_replicas
+        : Math.min(input.max_replicas, found.max_replicas);
   if (found.facts !== undefined) out.facts = { ...input.facts, [name]: found.facts } satisfies JsonObject;
   return out;
 }

@@ -6,9 +6,12 @@ import type { Incident } from "./incident.js";
 export interface Enrichment {
   /** Metric values; merged key by key. Leave a metric out when it could not be read. */
   readonly metrics?: DecisionMetrics;
-  /** Replicas running now. */
+  /** Replicas the service runs with now (what a scale-up starts from). */
   readonly current_replicas?: number;
-  /** Replica cap for this service. */
+  /**
+   * Replica cap for this service. Merged as a bound: the input keeps the lowest of this and
+   * what it already has (the configured cap), never a higher one.
+   */
   readonly max_replicas?: number;
   /** Deployment facts; merged key by key. */
   readonly deployment?: DeploymentFacts;

@@ -3,6 +3,7 @@ import type { GitWorkspace } from "../git/git-workspace.js";
 import type { LocateWorkloadOptions } from "../locate/locate-workload.js";
 import { type ImageTarget, versionAccess } from "./image-target.js";
 import { changeSettings, locate, quarantinedVersions } from "./plan-change.js";
+import { replicaSource } from "./replica-source.js";
 import { findRollbackTarget } from "./rollback-target.js";
 
 /** Settings of {@link gitopsDeployment}: the same as the remediator's, so both see one workload. */
@@ -10,6 +11,11 @@ export interface GitopsDeploymentSettings {
   readonly workspace: GitWorkspace;
   readonly locate?: Omit<LocateWorkloadOptions, "service" | "signal">;
   readonly image?: ImageTarget;
+  /**
+   * The configured replica cap (the remediator's `maxReplicas`): `max_replicas` is never
+   * reported above it.
+   */
+  readonly maxReplicas?: number;
   /** The remediator's quarantine settings; only `file` is read here (`ttlMs` is for writing). */
   readonly quarantine?: { readonly file?: string; readonly ttlMs?: number } | false;
   /** @default 5000 */
@@ -21,14 +27,17 @@ export interface GitopsDeploymentSettings {
 /**
  * Enricher: the deployment as the config repo states it — the image now, the image before it
  * (from git history, skipping quarantined versions; `null` when history has none), the
- * replicas, the HPA's `maxReplicas` and the quarantined versions — so the policy decides on
- * facts instead of guessing.
+ * replicas, the HPA and the quarantined versions — so the policy decides on facts instead of
+ * guessing. It fills the policy's scale inputs: `current_replicas` is the count a scale-up
+ * moves (the HPA's `minReplicas` when an HPA owns the replicas, a Helm `replicas` value, else
+ * `spec.replicas`) and `max_replicas` the lowest of the HPA's `maxReplicas` and `maxReplicas`.
  */
 export function gitopsDeployment(settings: GitopsDeploymentSettings): Enricher {
   const change = changeSettings({
     ...(settings.locate === undefined ? {} : { locate: settings.locate }),
     ...(settings.image === undefined ? {} : { image: settings.image }),
     ...(settings.quarantine === undefined ? {} : { quarantine: settings.quarantine }),
+    ...(settings.maxReplicas === undefined ? {} : { maxReplicas: settings.maxReplicas }),
   });
   const now = settings.now ?? (() => new Date());
   return {
@@ -62,19 +71,36 @@ export function gitopsDeployment(settings: GitopsDeploymentSettings): Enricher {
         const found = await findRollbackTarget({ workspace, head, access, current, quarantined });
         previous = found.target?.version ?? null;
       }
-      const replicas = location.replicas;
+      const source = await replicaSource({
+        workspace,
+        head,
+        image: change.image,
+        service: incident.service,
+        location,
+      });
+      if (source.value === undefined) warnings.push(`${source.field} is not written in ${source.file}`);
+      const replicas = location.replicas ?? (source.hpa === undefined ? source.value : undefined);
+      const hpa = source.hpa;
+      const caps = [hpa?.maxReplicas, settings.maxReplicas].filter((cap) => cap !== undefined);
       return {
         deployment: {
           ...(current === undefined ? {} : { image: current }),
           ...(previous === undefined ? {} : { previous_image: previous }),
           ...(replicas === undefined ? {} : { replicas }),
+          ...(hpa === undefined
+            ? {}
+            : {
+                hpa: { name: hpa.name, min_replicas: hpa.minReplicas ?? 1, max_replicas: hpa.maxReplicas },
+              }),
           ...(quarantined.length === 0 ? {} : { quarantined }),
         },
-        ...(location.hpa === undefined ? {} : { max_replicas: location.hpa.maxReplicas }),
+        ...(source.value === undefined ? {} : { current_replicas: source.value }),
+        ...(caps.length === 0 ? {} : { max_replicas: Math.min(...caps) }),
         facts: {
           revision: head,
           file: access.file,
-          ...(location.hpa === undefined ? {} : { hpa: location.hpa.path }),
+          replicas: `${source.field} in ${source.file}`,
+          ...(hpa === undefined ? {} : { hpa: hpa.path }),
         },
         warnings,
       };

@@ -20,8 +20,17 @@ export type ImageTarget =
    * `{service}` and `{dir}` (the folder of the located workload) are replaced.
    */
   | { readonly kind: "kustomize"; readonly file: string; readonly name: string }
-  /** The scalar at a dotted `path` of a Helm values file (`image.tag`); `file` is a template. */
-  | { readonly kind: "helm"; readonly file: string; readonly path: string };
+  /**
+   * The scalar at a dotted `path` of a Helm values file (`image.tag`); `file` is a template.
+   * `replicas` is the dotted path of the replica count in the same file (`replicaCount`): a
+   * scale-up of a workload no HPA owns edits it instead of the rendered `spec.replicas`.
+   */
+  | {
+      readonly kind: "helm";
+      readonly file: string;
+      readonly path: string;
+      readonly replicas?: string;
+    };
 
 /** How to read and write the version in one file. */
 export interface VersionAccess {
@@ -41,8 +50,7 @@ export function versionAccess(
   service: string,
   location: WorkloadLocation,
 ): VersionAccess {
-  const fill = (template: string) =>
-    fillServicePath(template, service).replaceAll("{dir}", location.path.split("/").slice(0, -1).join("/"));
+  const fill = (template: string) => fillTargetPath(template, service, location);
   const workload = { kind: location.kind, name: location.name };
   switch (target.kind) {
     case "container": {
@@ -57,7 +65,7 @@ export function versionAccess(
       };
     }
     case "kustomize": {
-      const file = fill(target.file).replace(/^\/+/, "");
+      const file = fill(target.file);
       const name = fill(target.name);
       return {
         file,
@@ -67,7 +75,7 @@ export function versionAccess(
       };
     }
     case "helm": {
-      const file = fill(target.file).replace(/^\/+/, "");
+      const file = fill(target.file);
       return {
         file,
         read: (text) => quietly(() => readScalar(text, target.path)),
@@ -76,6 +84,15 @@ export function versionAccess(
       };
     }
   }
+}
+
+/**
+ * A file template of a target: `{service}` and `{dir}` (the folder of the located workload)
+ * replaced, leading slashes dropped.
+ */
+export function fillTargetPath(template: string, service: string, location: WorkloadLocation): string {
+  const dir = location.path.split("/").slice(0, -1).join("/");
+  return fillServicePath(template, service).replaceAll("{dir}", dir).replace(/^\/+/, "");
 }
 
 function readScalar(text: string, dotted: string): string | undefined {

@@ -19,6 +19,7 @@ import { setReplicas } from "../manifest/set-replicas.js";
 import { setYamlPath } from "../manifest/set-yaml-path.js";
 import { type ImageTarget, versionAccess } from "./image-target.js";
 import { quarantineFileChange, readQuarantine } from "./quarantine-file.js";
+import { replicaSource } from "./replica-source.js";
 import { findRollbackTarget } from "./rollback-target.js";
 import { resolveScale } from "./scale-change.js";
 
@@ -68,7 +69,8 @@ export type ChangeParams =
   | {
       readonly action: "scale_up" | "scale_down";
       readonly file: string;
-      readonly field: "spec.replicas" | "spec.minReplicas";
+      /** Dotted path of the count: `spec.replicas`, an HPA's `spec.minReplicas`, a Helm value. */
+      readonly field: string;
       readonly from: number;
       readonly to: number;
       /** A time-boxed scale-up: revert after this many milliseconds if the symptom is gone. */
@@ -128,10 +130,17 @@ async function changeParams(
     return { action: "rollback", file: access.file, from: current, to: found.target.version };
   }
   if (decision.action === "scale_up" || decision.action === "scale_down") {
+    const source = await replicaSource({
+      workspace,
+      head,
+      image: settings.image,
+      service: incident.service,
+      location,
+    });
     return resolveScale({
       action: decision.action,
       params: decision.params,
-      location,
+      source,
       maxReplicas: settings.maxReplicas,
       inputMax: options.input?.max_replicas,
       fail,
