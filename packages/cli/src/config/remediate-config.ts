@@ -46,8 +46,21 @@ export const ForgeConfig = z
 
 /** What a rollback edits. */
 export const ImageTargetConfig = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("container"), container: z.string().min(1).optional() }),
-  z.strictObject({ kind: z.literal("kustomize"), file: z.string().min(1), name: z.string().min(1) }),
+  z.strictObject({
+    kind: z.literal("container"),
+    container: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The container's name; {service} is replaced. @default the only container, else the one named like the service, else the one whose image repository's last part is the service",
+      ),
+  }),
+  z
+    .strictObject({ kind: z.literal("kustomize"), file: z.string().min(1), name: z.string().min(1) })
+    .describe(
+      "The newTag (or the digest, when the entry is pinned by digest) of a kustomization images entry.",
+    ),
   z.strictObject({
     kind: z.literal("helm"),
     file: z.string().min(1),

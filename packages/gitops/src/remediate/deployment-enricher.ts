@@ -1,8 +1,8 @@
-import { type Enricher, type Enrichment, RemediationError } from "@selfheal/core";
+import { type Enricher, type Enrichment, type Incident, RemediationError } from "@selfheal/core";
 import type { GitWorkspace } from "../git/git-workspace.js";
-import type { LocateWorkloadOptions } from "../locate/locate-workload.js";
-import { type ImageTarget, versionAccess } from "./image-target.js";
-import { changeSettings, locate, quarantinedVersions } from "./plan-change.js";
+import type { LocateWorkloadOptions, WorkloadLocation } from "../locate/locate-workload.js";
+import type { ImageTarget, VersionAccess } from "./image-target.js";
+import { accessOf, type ChangeSettings, changeSettings, locate, quarantinedVersions } from "./plan-change.js";
 import { replicaSource } from "./replica-source.js";
 import { findRollbackTarget } from "./rollback-target.js";
 
@@ -53,9 +53,6 @@ export function gitopsDeployment(settings: GitopsDeploymentSettings): Enricher {
         if (error instanceof RemediationError) return { warnings: [error.message] };
         throw error;
       }
-      const access = versionAccess(change.image, incident.service, location);
-      const text = await workspace.readFile(head, access.file);
-      const current = text === undefined ? undefined : access.read(text);
       const quarantined = await quarantinedVersions({
         workspace,
         head,
@@ -65,12 +62,11 @@ export function gitopsDeployment(settings: GitopsDeploymentSettings): Enricher {
         now: now(),
       });
       const warnings: string[] = [];
-      let previous: string | null | undefined;
-      if (current === undefined) warnings.push(`cannot read the ${access.description}`);
-      else {
-        const found = await findRollbackTarget({ workspace, head, access, current, quarantined });
-        previous = found.target?.version ?? null;
-      }
+      // The image and the scale inputs are found independently: a pod whose container cannot be
+      // chosen still has replicas a scale-up can move.
+      const versions = await readVersions({ workspace, head, incident, location, change, quarantined });
+      if (versions.warning !== undefined) warnings.push(versions.warning);
+      const { current, previous } = versions;
       const source = await replicaSource({
         workspace,
         head,
@@ -98,7 +94,7 @@ export function gitopsDeployment(settings: GitopsDeploymentSettings): Enricher {
         ...(caps.length === 0 ? {} : { max_replicas: Math.min(...caps) }),
         facts: {
           revision: head,
-          file: access.file,
+          ...(versions.file === undefined ? {} : { file: versions.file }),
           replicas: `${source.field} in ${source.file}`,
           ...(hpa === undefined ? {} : { hpa: hpa.path }),
         },
@@ -106,4 +102,31 @@ export function gitopsDeployment(settings: GitopsDeploymentSettings): Enricher {
       };
     },
   };
+}
+
+/** The image now and the one before it, or why they cannot be read. */
+async function readVersions(options: {
+  readonly workspace: GitWorkspace;
+  readonly head: string;
+  readonly incident: Incident;
+  readonly location: WorkloadLocation;
+  readonly change: ChangeSettings;
+  readonly quarantined: readonly string[];
+}): Promise<{ current?: string; previous?: string | null; file?: string; warning?: string }> {
+  const { workspace, head, quarantined } = options;
+  let access: VersionAccess;
+  try {
+    access = accessOf(options.change.image, options.incident, options.location);
+  } catch (error) {
+    if (error instanceof RemediationError) return { warning: error.message };
+    throw error;
+  }
+  const text = await workspace.readFile(head, access.file);
+  const current = text === undefined ? undefined : access.read(text);
+  if (current === undefined) {
+    const why = text === undefined ? `no file ${access.file}` : access.explain(text);
+    return { file: access.file, warning: `cannot read the ${access.description}: ${why}` };
+  }
+  const found = await findRollbackTarget({ workspace, head, access, current, quarantined });
+  return { file: access.file, current, previous: found.target?.version ?? null };
 }

@@ -2,10 +2,12 @@ import { isScalar } from "yaml";
 import type { WorkloadLocation } from "../locate/locate-workload.js";
 import { fillServicePath } from "../locate/service-path.js";
 import type { ManifestEdit } from "../manifest/manifest-edit.js";
+import { ManifestError } from "../manifest/manifest-error.js";
 import { lookup, parseDottedPath, parseManifest } from "../manifest/parse-manifest.js";
 import { setContainerImage } from "../manifest/set-container-image.js";
-import { setKustomizeImage } from "../manifest/set-kustomize-image.js";
+import { isDigest, readKustomizeImage, setKustomizeImage } from "../manifest/set-kustomize-image.js";
 import { setYamlPath } from "../manifest/set-yaml-path.js";
+import { chooseContainer } from "./choose-container.js";
 
 /**
  * Where a service's deployed version is written, and so what a rollback edits. The "version"
@@ -13,11 +15,17 @@ import { setYamlPath } from "../manifest/set-yaml-path.js";
  * `kustomize`, the value at `path` for `helm`.
  */
 export type ImageTarget =
-  /** The `image` of a container of the located workload (by name; default the only one). */
+  /**
+   * The `image` of a container of the located workload. `container` is its name, a template
+   * (`{service}` replaced); unset: the only container, else the one named like the service,
+   * else the one whose image repository's last path part is the service.
+   */
   | { readonly kind: "container"; readonly container?: string }
   /**
-   * The `newTag` of a kustomization's `images:` entry. `file` and `name` are templates:
-   * `{service}` and `{dir}` (the folder of the located workload) are replaced.
+   * The `newTag` of a kustomization's `images:` entry, or its `digest` when the entry is pinned
+   * by digest (`sha256:<64 hex>`, validated; a tag is never written into a digest entry).
+   * `file` and `name` are templates: `{service}` and `{dir}` (the folder of the located
+   * workload) are replaced.
    */
   | { readonly kind: "kustomize"; readonly file: string; readonly name: string }
   /**
@@ -38,13 +46,23 @@ export interface VersionAccess {
   readonly file: string;
   /** The version written in `text`, or `undefined` when it is not there (or does not parse). */
   read(text: string): string | undefined;
+  /** Why {@link read} finds no version in `text`, in words (the parser's or the finder's). */
+  explain(text: string): string;
+  /**
+   * Whether `version` may replace `current`: a version from history written differently (a tag
+   * where a digest pins the image now) is passed over, never written.
+   */
+  compatible(current: string, version: string): boolean;
   /** `text` with the version set to `version`, every other byte kept. Throws `ManifestError`. */
   write(text: string, version: string): ManifestEdit;
   /** In words, for plans: `image of container "api" in apps/checkout/deployment.yaml`. */
   readonly description: string;
 }
 
-/** The {@link VersionAccess} of `target` for a located workload. */
+/**
+ * The {@link VersionAccess} of `target` for a located workload.
+ * @throws LocateError when the workload has several containers and none or several fit the service.
+ */
 export function versionAccess(
   target: ImageTarget,
   service: string,
@@ -54,24 +72,40 @@ export function versionAccess(
   const workload = { kind: location.kind, name: location.name };
   switch (target.kind) {
     case "container": {
-      const options =
-        target.container === undefined ? { workload } : { workload, container: target.container };
+      const container = chooseContainer({ configured: target.container, service, location });
+      const options = container === undefined ? { workload } : { workload, container };
+      const read = (text: string) => String(setContainerImage(text, { ...options, image: "x" }).before ?? "");
       return {
         file: location.path,
-        read: (text) =>
-          quietly(() => String(setContainerImage(text, { ...options, image: "x" }).before ?? "")),
+        read: (text) => quietly(() => read(text)),
+        explain: (text) => explain(() => read(text)),
+        compatible: () => true,
         write: (text, version) => setContainerImage(text, { ...options, image: version }),
-        description: `image of ${target.container === undefined ? "the container" : `container "${target.container}"`} of ${location.kind} ${location.name} in ${location.path}`,
+        description: `image of ${container === undefined ? "the container" : `container "${container}"`} of ${location.kind} ${location.name} in ${location.path}`,
       };
     }
     case "kustomize": {
       const file = fill(target.file);
       const name = fill(target.name);
+      const read = (text: string): string => {
+        const entry = readKustomizeImage(text, name);
+        if (entry.digest !== undefined) {
+          if (!isDigest(entry.digest))
+            throw new ManifestError(`digest ${JSON.stringify(entry.digest)} is not sha256:<64 hex digits>`, {
+              operation: "readKustomizeImage",
+            });
+          return entry.digest;
+        }
+        return entry.newTag ?? "";
+      };
       return {
         file,
-        read: (text) => quietly(() => String(setKustomizeImage(text, { name, newTag: "x" }).before ?? "")),
-        write: (text, version) => setKustomizeImage(text, { name, newTag: version }),
-        description: `newTag of image ${name} in ${file}`,
+        read: (text) => quietly(() => read(text)),
+        explain: (text) => explain(() => read(text)),
+        compatible: (current, version) => isDigest(current) === isDigest(version),
+        write: (text, version) =>
+          setKustomizeImage(text, isDigest(version) ? { name, digest: version } : { name, newTag: version }),
+        description: `newTag or digest of image ${name} in ${file}`,
       };
     }
     case "helm": {
@@ -79,6 +113,8 @@ export function versionAccess(
       return {
         file,
         read: (text) => quietly(() => readScalar(text, target.path)),
+        explain: (text) => explain(() => readScalar(text, target.path)),
+        compatible: () => true,
         write: (text, version) => setYamlPath(text, { path: target.path, value: version }),
         description: `${target.path} in ${file}`,
       };
@@ -103,6 +139,15 @@ function readScalar(text: string, dotted: string): string | undefined {
       return isScalar(found.node) && found.node.value !== null ? String(found.node.value) : undefined;
   }
   return undefined;
+}
+
+function explain(read: () => string | undefined): string {
+  try {
+    const value = read();
+    return value === undefined || value === "" ? "no value there" : "readable";
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 function quietly(read: () => string | undefined): string | undefined {
