@@ -37,6 +37,38 @@ describe("compilePromql", () => {
     expect(escapeRegex("a.b")).toBe("a\\.b");
   });
 
+  it("leaves out an optional matcher when the alert lacks its label, keeping the selector well formed", () => {
+    const none = { labels: {} };
+    const cases: [string, string][] = [
+      ['x{namespace="{{labels.namespace?}}",container="{{service}}"}', 'x{container="checkout"}'],
+      ['x{container="{{service}}",namespace="{{labels.namespace?}}"}', 'x{container="checkout"}'],
+      ['x{a="1", namespace = "{{labels.namespace?}}", b="2"}', 'x{a="1", b="2"}'],
+      ['x{namespace="{{labels.namespace?}}"}', "x{}"],
+      ['x{ns=~"{{labels.namespace?|regex}}"} / y{namespace="{{labels.namespace?}}",c="d"}', 'x{} / y{c="d"}'],
+    ];
+    for (const [template, query] of cases) expect(render(template, none), template).toEqual({ query });
+    // With the label, the matcher stays, escaped like any value.
+    expect(
+      render('x{namespace="{{labels.namespace?}}",container="{{service}}"}', {
+        labels: { namespace: 'a"b' },
+      }),
+    ).toEqual({
+      query: 'x{namespace="a\\"b",container="checkout"}',
+    });
+  });
+
+  it("refuses an optional placeholder that is not the whole value of a label matcher", () => {
+    for (const template of [
+      'x{namespace="ns-{{labels.namespace?}}"}',
+      'x{service="{{service?}}"}',
+      'label_replace(x, "a", "{{labels.namespace?}}", "b", "c")',
+    ]) {
+      expect(() => compilePromql(template, "queries.t"), template).toThrow(
+        /queries\.t: .*optional|whole value of a label matcher/,
+      );
+    }
+  });
+
   it("names a label the incident lacks instead of matching everything", () => {
     expect(render('x{pod="{{labels.pod}}"}')).toEqual({ missing: "labels.pod" });
   });

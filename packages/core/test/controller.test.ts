@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  builtinPolicy,
   type Controller,
   type ControllerSettings,
   createController,
@@ -474,6 +475,35 @@ describe("controller: guardrails", () => {
     await c.handle([alertSignal({ service: "checkout" })]);
     await c.settled();
     expect(seen).toEqual([10, 4]);
+  });
+
+  it("an escalation for an unknown value says why it is unknown, as the enricher explained it", async () => {
+    const c = controller({
+      store: memoryStore(),
+      remediate: recordingRemediator(),
+      enrich: [
+        {
+          name: "prometheus",
+          enrich: async () => ({
+            metrics: { error_rate: 0.3 },
+            unknown: {
+              restart_count:
+                "its query was not run: it needs labels.namespace, which the alert does not have",
+              cpu_usage: "its query returned no series",
+            },
+          }),
+        },
+      ],
+      policy: builtinPolicy(),
+    });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.state).toBe("escalated");
+    // Only the cause of the value the reason names: cpu_usage is not why this escalated.
+    expect(incident?.decision?.reason).toBe(
+      "cannot decide on rollback: metrics unknown: restart_count (restart_count: its query was not run: it needs labels.namespace, which the alert does not have)",
+    );
   });
 
   it("a change freeze suppresses, with the window in the record", async () => {

@@ -3,7 +3,7 @@ import type { AuditEvent } from "../spec/audit-event.js";
 import type { Incident } from "../spec/incident.js";
 import { sleep, withTimeout } from "../util/async.js";
 import { incidentEvent, type RuntimeContext, toJson } from "./context.js";
-import { baseDecisionInput, enrich } from "./decision-input.js";
+import { baseDecisionInput, enrich, explainUnknowns } from "./decision-input.js";
 import { dependencyFailures, retryDecision } from "./decision-retry.js";
 import { followUpDecision } from "./follow-ups.js";
 import { idempotencyKeyFor } from "./ids.js";
@@ -103,12 +103,16 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     const retried = await retryDecision(context, incident, { failures, events });
     if (retried !== undefined) return retried;
   }
+  const explained =
+    outcome.decision.action === "none" && outcome.decision.escalate
+      ? { ...outcome.decision, reason: explainUnknowns(outcome.decision.reason, enriched.runs) }
+      : outcome.decision;
   const decision =
     failures.length === 0
-      ? outcome.decision
+      ? explained
       : {
-          ...outcome.decision,
-          reason: `${outcome.decision.reason} (decided while ${failures.map((failure) => failure.cause).join("; ")}${
+          ...explained,
+          reason: `${explained.reason} (decided while ${failures.map((failure) => failure.cause).join("; ")}${
             incident.decisionRetry === undefined
               ? ""
               : `; after ${incident.decisionRetry.attempt + 1} attempts`

@@ -22,6 +22,13 @@ export interface Enrichment {
    * as stale and nothing is done. A webhook is a trigger to look, not a command.
    */
   readonly stale?: { readonly reason: string };
+  /**
+   * Why a value this enricher reads is unknown, by the name the policy knows it by
+   * (`restart_count` → `the query needs labels.namespace, which the alert does not have`). A
+   * decision that escalates because of an unknown value names it in its reason; the controller
+   * adds these causes to that reason, so the reader learns what to fix, not only what is missing.
+   */
+  readonly unknown?: Readonly<Record<string, string>>;
   /** Problems met on the way (a query that returned nothing usable); recorded in the audit trail. */
   readonly warnings?: readonly string[];
   /**
