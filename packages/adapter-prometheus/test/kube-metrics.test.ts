@@ -2,8 +2,12 @@ import type { Incident } from "@selfheal/core";
 import { makeDecisionInput, makeVerifyingIncident } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prometheusMetrics } from "../src/index.js";
-import { binaryAvailable, type RunningServer, startPrometheus } from "../src/testing/index.js";
-import { startMetricsTarget } from "./metrics-target.js";
+import {
+  binaryAvailable,
+  type RunningServer,
+  startMetricsTarget,
+  startPrometheus,
+} from "../src/testing/index.js";
 
 // The default queries against the label sets kube-state-metrics and cAdvisor really have
 // (namespace, pod, container; no service label), with alerts that carry no namespace label.

@@ -23,6 +23,18 @@ export interface PodContainer {
   readonly cpuLimit: number;
 }
 
+/** A running {@link startMetricsTarget}. */
+export interface MetricsTarget {
+  /** `host:port` to scrape (`/metrics`). */
+  readonly address: string;
+  /** Set the request rates of `service` (`http_requests_total{service,status}`). */
+  setTraffic(service: string, okPerS: number, errorPerS: number): void;
+  /** Add or change a container's kube-state-metrics and cAdvisor series. */
+  setContainer(container: PodContainer): void;
+  /** Stop serving. */
+  close(): Promise<void>;
+}
+
 interface ContainerCounters {
   spec: PodContainer;
   restarts: number;
@@ -36,12 +48,7 @@ interface ContainerCounters {
  * Containers set with `setContainer` are exposed with the series and labels kube-state-metrics
  * and cAdvisor give them (`namespace`, `pod`, `container`): no `service` label.
  */
-export async function startMetricsTarget(): Promise<{
-  readonly address: string;
-  setTraffic(service: string, okPerS: number, errorPerS: number): void;
-  setContainer(container: PodContainer): void;
-  close(): Promise<void>;
-}> {
+export async function startMetricsTarget(): Promise<MetricsTarget> {
   const services = new Map<string, ServiceTraffic>();
   const containers = new Map<string, ContainerCounters>();
   const advanceContainer = (counters: ContainerCounters) => {
