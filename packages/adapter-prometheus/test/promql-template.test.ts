@@ -2,7 +2,7 @@ import { BadInputError } from "@selfheal/core";
 import { describe, expect, it } from "vitest";
 import { compilePromql, escapePromqlString, escapeRegex } from "../src/index.js";
 
-const values = {
+const values: { service: string; alertname: string; labels: Record<string, string>; window: string } = {
   service: "checkout",
   alertname: "HighErrorRate",
   labels: { namespace: "shop" },
