@@ -195,6 +195,7 @@ describe("the shipped example and schema", () => {
       "notify",
       "policy",
       "remediate",
+      "services",
       "sources",
       "store",
       "telemetry",

@@ -60,19 +60,22 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     });
     throw new ConfigError(file, syntax);
   }
+  // Every problem at once: a variable that is not set is reported with the others, and the
+  // schema's complaints about its still-unsubstituted value are left out (they would be echoes).
   const missing = substituteEnv(document, options.env ?? process.env);
-  if (missing.length > 0) {
-    throw new ConfigError(
-      file,
-      missing.map((entry) =>
-        at(entry.offset, keyPathText(entry.path), `environment variable ${entry.name} is not set`),
-      ),
-    );
-  }
+  const missingProblems = missing.map((entry) =>
+    at(entry.offset, keyPathText(entry.path), `environment variable ${entry.name} is not set`),
+  );
+  const missingPaths = new Set(missing.map((entry) => keyPathText(entry.path)));
   const data: unknown = document.toJS() ?? {};
   const parsed = SelfhealConfig.safeParse(data);
-  if (parsed.success) return parsed.data;
-  const problems = flattenIssues(parsed.error.issues).map((issue) => locate(issue, document, data, at));
+  if (parsed.success && missingProblems.length === 0) return parsed.data;
+  const schemaProblems = parsed.success
+    ? []
+    : flattenIssues(parsed.error.issues)
+        .map((issue) => locate(issue, document, data, at))
+        .filter((problem) => !missingPaths.has(problem.path));
+  const problems = [...missingProblems, ...schemaProblems];
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   throw new ConfigError(file, problems);
 }

@@ -198,21 +198,15 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
   return withGuardrailClaim(context, async () => {
     const verdict = await check();
     if (!verdict.allowed) return suppress(context, incident, decided, verdict, events, plan);
-    if (context.guardrails.dryRun) {
+    const dryRun = context.guardrails.dryRunOf(incident);
+    if (dryRun !== undefined) {
       events.push(
         incidentEvent(context, incident, "remediation.planned", `dry run: ${plan.summary}`, {
           ...fields,
           dryRun: true,
         }),
       );
-      return suppress(
-        context,
-        incident,
-        decided,
-        { reason: "dry_run", detail: "dry run: planned, not carried out" },
-        events,
-        plan,
-      );
+      return suppress(context, incident, decided, { reason: "dry_run", detail: dryRun }, events, plan);
     }
     return commit(context, incident, (fresh) => {
       if (fresh.resolvedAt !== undefined) {
