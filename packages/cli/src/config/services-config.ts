@@ -30,7 +30,9 @@ export type ServiceSettings = z.infer<typeof ServiceSettings>;
  * own entry under `byName`; each overrides only the keys it sets.
  */
 export const ServicesConfig = z.strictObject({
-  defaults: ServiceSettings.default({}).describe("Settings of every service. Without a mode, remediate.gitops decides (change requests when its forge has them, else direct commits)."),
+  defaults: ServiceSettings.default({}).describe(
+    "Settings of every service. Without a mode, remediate.gitops decides (change requests when its forge has them, else direct commits).",
+  ),
   groups: z
     .array(
       ServiceSettings.extend({
