@@ -12,7 +12,7 @@ import {
 } from "@selfheal/core";
 import { wireStore } from "../wire/wire-store.js";
 import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
-import { commandConfig } from "./command-config.js";
+import { commandConfig, unusedByAudit } from "./command-config.js";
 import { progress } from "./progress.js";
 import { formatReadiness, readinessReport } from "./readiness-report.js";
 
@@ -53,7 +53,7 @@ export async function auditCommand(args: readonly string[], io: CliIo): Promise<
   const now = new Date();
   const since = values.since === undefined ? undefined : timeOption("--since", values.since, now);
   const until = values.until === undefined ? undefined : timeOption("--until", values.until, now);
-  const loaded = await commandConfig(io, values.config);
+  const loaded = await commandConfig(io, values.config, unusedByAudit);
   const fileDir =
     loaded.config.store.file === undefined
       ? undefined

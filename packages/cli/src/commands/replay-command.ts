@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { alertmanagerWebhook } from "@selfheal/adapter-prometheus";
 import { BadInputError, createController, jsonLogger, memoryStore } from "@selfheal/core";
 import { type CliIo, exitCodes, readJsonArgument, UsageError } from "./cli-io.js";
-import { commandConfig, wireCommand } from "./command-config.js";
+import { commandConfig, unusedByReplay, wireCommand } from "./command-config.js";
 import { progress } from "./progress.js";
 import { formatReplay, type ReplayIncident, replayIncident } from "./replay-report.js";
 
@@ -30,7 +30,7 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     );
   }
   const payload = await readJsonArgument(resolve(io.cwd, payloadFile), payloadFile);
-  const loaded = await commandConfig(io, values.config);
+  const loaded = await commandConfig(io, values.config, unusedByReplay);
   const steps = progress(io);
   const scratch = await mkdtemp(join(tmpdir(), "selfheal-replay-"));
   try {
@@ -44,6 +44,12 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     });
     const controller = createController(wired.settings);
     try {
+      // The payload is checked before anything is fetched: a bad payload costs no clone.
+      const source =
+        wired.settings.sources?.find((candidate) => candidate.route !== undefined) ?? alertmanagerWebhook();
+      const route = source.route;
+      if (route === undefined) throw new BadInputError("no webhook source to parse the payload with");
+      const signals = route.parse(payload, { receivedAt: new Date(), headers: {} });
       if (wired.workspace !== undefined) {
         const fetching = steps.step(`fetching ${wired.workspace.url} into a temporary folder`);
         try {
@@ -54,11 +60,6 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
           throw error;
         }
       }
-      const source =
-        wired.settings.sources?.find((candidate) => candidate.route !== undefined) ?? alertmanagerWebhook();
-      const route = source.route;
-      if (route === undefined) throw new BadInputError("no webhook source to parse the payload with");
-      const signals = route.parse(payload, { receivedAt: new Date(), headers: {} });
       const deciding = steps.step(`deciding on ${signals.length} alert${signals.length === 1 ? "" : "s"}`);
       await controller.handle(signals);
       await controller.settled();
