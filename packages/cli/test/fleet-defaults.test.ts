@@ -157,7 +157,7 @@ describe.skipIf(noPrometheus)("defaults on a real fleet's shapes", () => {
     incidents: {
       decisionInput: { metrics: Record<string, number>; current_replicas?: number; max_replicas?: number };
       decision: { action: string; reason: string };
-      plan?: { changes: { target: string; diff: string }[] };
+      plan?: { changes: { target: string; diff: string }[]; changeRequest?: { body: string } };
     }[];
   }
 
@@ -180,10 +180,25 @@ describe.skipIf(noPrometheus)("defaults on a real fleet's shapes", () => {
     );
     expect(others).toEqual([]);
     expect(change?.target).toBe("apps/checkout/deployment.yaml");
+    // The change request names the policy that decided.
+    expect(incident?.plan?.changeRequest?.body).toContain("- **Policy:** builtin");
     expect(changedLines(change?.diff ?? "")).toEqual([
       "-          image: registry.example.com/shop/checkout:v1.2.0",
       "+          image: registry.example.com/shop/checkout:v1.1.0",
     ]);
+  });
+
+  it("replay for people: the headline matches the decision, and a direct commit is called a commit", async () => {
+    const repo = await configRepo();
+    await writeFile(join(work, "replay-text.yaml"), config(repo.url, "replay-text"));
+    const answer = await runInProcess(["replay", "-c", "replay-text.yaml", "error.json"], { cwd: work });
+    expect(answer.code, answer.stderr).toBe(0);
+    expect(answer.stdout).toMatch(
+      /^Incident \S+ \(checkout \/ HighErrorRate\): would rollback \(dry run: nothing written\)$/m,
+    );
+    expect(answer.stdout).toContain("== commit\ndirect commit to main\n");
+    expect(answer.stdout).not.toContain("== change request");
+    expect(answer.stdout).not.toMatch(/^change request /m);
   });
 
   it("replay: HighCPU plans a one-line raise of the HPA's minReplicas", async () => {
@@ -244,6 +259,7 @@ describe.skipIf(noPrometheus)("defaults on a real fleet's shapes", () => {
         expect(content, stderr).toContain(expected);
         const log = await runGit(["--git-dir", repo.path, "log", "-1", "--format=%B", "main"]);
         expect(log).toContain("Selfheal-Incident: ");
+        expect(log).toMatch(/^Selfheal-Decision: builtin@\d{4}-/m);
       } finally {
         child.kill("SIGTERM");
       }

@@ -160,7 +160,10 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     plan = await withTimeout(
       `${remediator.name}.plan`,
       remediator.timeoutMs ?? 300_000,
-      (signal) => remediator.plan({ incident, decision, idempotencyKey, input: enriched.input, signal }),
+      // The decision as recorded (with the policy that made it and when), so a change request can
+      // name the policy and a commit can carry the decision's identity.
+      (signal) =>
+        remediator.plan({ incident, decision: decided, idempotencyKey, input: enriched.input, signal }),
       context.stopping,
     );
   } catch (error) {
