@@ -236,7 +236,8 @@ describe("trailers", () => {
       "Selfheal-Decision": "8d1f3c2e-4b5a-4c6d-9e7f-0a1b2c3d4e5f",
     });
     // Without an engine's id (the built-in policy): the policy and when it decided.
-    const { decision_id: _omitted, policy: _policy, ...withoutId } = { policy: "builtin", ...decision };
+    const { decision_id: _omitted, ...rest } = decision as typeof decision & { policy?: string };
+    const { policy: _policy, ...withoutId } = rest;
     expect(
       changeRequestText({
         incident,
