@@ -132,6 +132,7 @@ function formatAudit(report: AuditReport): string {
     incident.action ?? "-",
     incident.outcome,
     incident.mttrMs === undefined ? "-" : formatMs(incident.mttrMs),
+    formatMs(incident.alertAgeMs),
     incident.chain
       .map(
         (step) => `${step.stage}${step.status === "ok" ? "" : `(${step.status})`} ${step.at.slice(11, 19)}`,
@@ -147,7 +148,7 @@ function formatAudit(report: AuditReport): string {
     service.mttrP50Ms === undefined ? "-" : formatMs(service.mttrP50Ms),
   ]);
   return [
-    table(["OPENED", "SERVICE", "ALERT", "ACTION", "OUTCOME", "MTTR", "CHAIN"], rows),
+    table(["OPENED", "SERVICE", "ALERT", "ACTION", "OUTCOME", "MTTR", "ALERT AGE", "CHAIN"], rows),
     "",
     table(["SERVICE", "INCIDENTS", "RESOLVED", "FAILED", "SUCCESS", "MTTR P50"], services),
     "",

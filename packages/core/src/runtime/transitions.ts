@@ -115,7 +115,8 @@ function observeClosed(context: RuntimeContext, incident: Incident, closing: Clo
   const { instruments } = context;
   const mttrSeconds =
     incident.state === "resolved" && incident.closedAt !== undefined
-      ? (Date.parse(incident.closedAt) - Date.parse(incident.startsAt)) / 1000
+      ? // From when the controller first received the alert, as the audit report measures it.
+        (Date.parse(incident.closedAt) - Date.parse(incident.openedAt)) / 1000
       : undefined;
   instruments.incidentClosed(incident.state, mttrSeconds);
   if (closing.suppression !== undefined) instruments.suppressed(closing.suppression.reason);
