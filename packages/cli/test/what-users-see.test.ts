@@ -1,7 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config files, whose ${VAR} is the feature under test
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonErrorPosition } from "../src/commands/cli-io.js";
 import { runInProcess } from "./cli-harness.js";
@@ -66,4 +69,15 @@ describe("what a user sees is true", () => {
     ).toBe("2:7:");
     expect(jsonErrorPosition('{"a":', "Unexpected end of JSON input")).toBe("1:6:");
   });
+});
+
+describe("selfheal from a clone", () => {
+  it("runs as the README says: pnpm selfheal from the repository root", async () => {
+    const root = fileURLToPath(new URL("../../../", import.meta.url));
+    await promisify(execFile)("pnpm", ["exec", "tsc", "-b", "packages/cli"], { cwd: root });
+    const { stdout } = await promisify(execFile)("pnpm", ["--silent", "selfheal", "--help"], { cwd: root });
+    expect(stdout).toContain("Usage: selfheal");
+    const readme = await readFile(join(root, "README.md"), "utf8");
+    expect(readme).toContain("`pnpm selfheal <command>`");
+  }, 120_000);
 });
