@@ -506,6 +506,28 @@ describe("controller: guardrails", () => {
     );
   });
 
+  it("logs one info line per stage, each naming the incident, after it is recorded", async () => {
+    const lines: { message: string; fields: Record<string, unknown> }[] = [];
+    const record = (message: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ message, fields });
+    const c = controller({
+      store: memoryStore(),
+      remediate: recordingRemediator(),
+      verify: [scriptedVerifier(["passed"])],
+      logger: { debug: () => undefined, info: record, warn: record, error: record },
+    });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.state).toBe("resolved");
+    const stages = lines.filter((line) => line.fields.stage !== undefined);
+    expect(stages.map((line) => line.fields.stage)).toEqual(["decision", "plan", "act", "change", "verification"]);
+    for (const line of stages) {
+      expect(line.fields.incidentId).toBe(incident?.id);
+      expect(line.message).toContain(`incident ${incident?.id} `);
+    }
+  });
+
   it("a change freeze suppresses, with the window in the record", async () => {
     const c = controller({
       store: memoryStore(),
