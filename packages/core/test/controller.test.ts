@@ -521,7 +521,13 @@ describe("controller: guardrails", () => {
     const [incident] = await c.store.listIncidents();
     expect(incident?.state).toBe("resolved");
     const stages = lines.filter((line) => line.fields.stage !== undefined);
-    expect(stages.map((line) => line.fields.stage)).toEqual(["decision", "plan", "act", "change", "verification"]);
+    expect(stages.map((line) => line.fields.stage)).toEqual([
+      "decision",
+      "plan",
+      "act",
+      "change",
+      "verification",
+    ]);
     for (const line of stages) {
       expect(line.fields.incidentId).toBe(incident?.id);
       expect(line.message).toContain(`incident ${incident?.id} `);
