@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -264,6 +264,37 @@ describe.skipIf(noPrometheus)("defaults on a real fleet's shapes", () => {
         child.kill("SIGTERM");
       }
       expect(await exited).toBe(0);
+      if (alert !== "cpu.json") continue;
+      // A new HighCPU alert replayed against this store's history (read only) meets the cooldown
+      // production would apply after the scale-up that just landed; without it, it would act.
+      await writeFile(join(work, "cpu-again.json"), payload("HighCPU", "f3"));
+      const journal = async () => {
+        const files = await readdir(join(work, dir, "state"));
+        return Promise.all(
+          files.sort().map(async (name) => [name, (await stat(join(work, dir, "state", name))).size]),
+        );
+      };
+      const before = await journal();
+      const withHistory = await runInProcess(
+        ["replay", "-c", `${dir}.yaml`, "--history", "--json", "cpu-again.json"],
+        {
+          cwd: work,
+        },
+      );
+      expect(withHistory.code, withHistory.stderr).toBe(0);
+      const [replayed] = (
+        JSON.parse(withHistory.stdout) as { incidents: { guardrails: { reason?: string } }[] }
+      ).incidents;
+      expect(replayed, withHistory.stdout.slice(0, 3000)).toMatchObject({
+        guardrails: { reason: "cooldown" },
+      });
+      const without = await runInProcess(["replay", "-c", `${dir}.yaml`, "--json", "cpu-again.json"], {
+        cwd: work,
+      });
+      const [fresh] = (JSON.parse(without.stdout) as { incidents: { guardrails: { verdict: string } }[] })
+        .incidents;
+      expect(fresh?.guardrails.verdict).toBe("allowed");
+      expect(await journal()).toEqual(before);
     }
-  }, 120_000);
+  }, 180_000);
 });

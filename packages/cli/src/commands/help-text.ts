@@ -49,6 +49,8 @@ notifications; the config repo is only fetched, into a temporary folder.
 
 Options:
 ${configOption}
+      --history       decide with the configured store's recent history (rollback limits,
+                      cooldowns, quarantine), read only: nothing is written to it
       --json          print one JSON document instead of text
   -h, --help          show this help
 

@@ -7,6 +7,7 @@ import { BadInputError, createController, jsonLogger, memoryStore } from "@selfh
 import { type CliIo, exitCodes, readJsonArgument, UsageError } from "./cli-io.js";
 import { commandConfig, unusedByReplay, wireCommand } from "./command-config.js";
 import { progress } from "./progress.js";
+import { seedHistory } from "./replay-history.js";
 import { formatReplay, type ReplayIncident, replayIncident } from "./replay-report.js";
 
 /**
@@ -18,7 +19,11 @@ import { formatReplay, type ReplayIncident, replayIncident } from "./replay-repo
 export async function replayCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
-    options: { config: { type: "string", short: "c" }, json: { type: "boolean" } },
+    options: {
+      config: { type: "string", short: "c" },
+      json: { type: "boolean" },
+      history: { type: "boolean" },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -30,12 +35,27 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     );
   }
   const payload = await readJsonArgument(resolve(io.cwd, payloadFile), payloadFile);
-  const loaded = await commandConfig(io, values.config, unusedByReplay);
+  const history = values.history === true;
+  const loaded = await commandConfig(
+    io,
+    values.config,
+    history ? unusedByReplay.filter((section) => section !== "store") : unusedByReplay,
+  );
   const steps = progress(io);
+  const store = memoryStore();
+  if (history) {
+    const reading = steps.step("copying the store's history (read only)");
+    try {
+      reading.done(`${await seedHistory(loaded.config, loaded.baseDir, store, new Date())} events`);
+    } catch (error) {
+      reading.fail();
+      throw error;
+    }
+  }
   const scratch = await mkdtemp(join(tmpdir(), "selfheal-replay-"));
   try {
     const wired = await wireCommand(loaded, {
-      store: memoryStore(),
+      store,
       dryRun: true,
       sideEffects: false,
       workspaceDir: join(scratch, "config-repo"),
