@@ -2,8 +2,11 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { silentLogger } from "@selfheal/core";
+import { makeDecisionInput } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/index.js";
+import { wireController } from "../src/wire/wire-controller.js";
 import { resolveService } from "../src/wire/wire-services.js";
 import { runInProcess } from "./cli-harness.js";
 
@@ -46,6 +49,7 @@ function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   throw new Error("expected the config to be refused");
 }
 
+const staging = "staging";
 let folder: string;
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), "selfheal-services-"));
@@ -55,6 +59,65 @@ afterAll(async () => {
 });
 
 describe("services", () => {
+  it("gives a service its own policy settings, query templates and Argo CD application", async () => {
+    const config = parseConfig(
+      [
+        "enrich: { prometheus: { url: http://127.0.0.1:1, queries: { restart_count: null } } }",
+        "policy: { builtin: { errorRateThreshold: 0.05 } }",
+        "services:",
+        "  groups:",
+        "    - match: { env: staging }",
+        "      policy: { errorRateThreshold: 0.5, maxRollbacks: 5 }",
+        "  byName:",
+        '    search: { argocdApp: "search-{service}-prod", queries: { error_rate: "vector(1)" } }',
+        "",
+      ].join("\n"),
+      "x.yaml",
+    );
+    const search = resolveService(config, "search", {});
+    expect(search).toMatchObject({
+      argocdApp: "search-{service}-prod",
+      queries: { restart_count: null, error_rate: "vector(1)" },
+    });
+    expect(resolveService(config, "checkout", { env: staging }).policy).toEqual({
+      errorRateThreshold: 0.5,
+      maxRollbacks: 5,
+    });
+    // The wired policy decides with the service's settings: a 30 % error rate rolls back in
+    // production, and not where the staging group tolerates up to 50 %.
+    const wired = await wireController(config, { baseDir: folder, logger: silentLogger, sideEffects: false });
+    try {
+      const input = (labels: Record<string, string>) =>
+        makeDecisionInput({
+          metrics: { error_rate: 0.3, restart_count: 5 },
+          alert: { ...makeDecisionInput().alert, labels: { ...makeDecisionInput().alert.labels, ...labels } },
+        });
+      expect(
+        (await wired.settings.policy.decide(input({}), { signal: AbortSignal.timeout(10_000) })).action,
+      ).toBe("rollback");
+      expect(
+        (await wired.settings.policy.decide(input({ env: staging }), { signal: AbortSignal.timeout(10_000) }))
+          .action,
+      ).toBe("none");
+    } finally {
+      await wired.close();
+    }
+  });
+
+  it("refuses per-service policy settings without the built-in policy, at the key", () => {
+    const text = [
+      "policy: { opa: { url: http://opa:8181 } }",
+      "services:",
+      "  byName:",
+      "    checkout:",
+      "      policy: { errorRateThreshold: 0.5 }",
+      "",
+    ].join("\n");
+    expect(problemsOf(text)).toEqual([
+      "selfheal.yaml:5:15 services.byName.checkout.policy: per-service policy settings are for the built-in policy: set policy.builtin (with OPA, decide per service in Rego)",
+    ]);
+  });
+
   it("a two-repository, five-service config with mixed layouts and modes passes selfheal check", async () => {
     await writeFile(
       join(folder, "fleet.yaml"),

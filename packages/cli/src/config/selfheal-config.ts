@@ -41,6 +41,7 @@ export const SelfhealConfig = z
     const mainForge = config.remediate.gitops?.forge;
     const check = (
       settings: {
+        readonly policy?: unknown;
         readonly mode?: string | undefined;
         readonly forge?: { readonly git?: unknown } | undefined;
       },
@@ -53,6 +54,14 @@ export const SelfhealConfig = z
           path: [...path, "mode"],
           message:
             "propose opens change requests: it needs forge.github or forge.gitlab (here or under remediate.gitops); plain git can only act or observe",
+        });
+      }
+      if (settings.policy !== undefined && config.policy.builtin === undefined) {
+        context.addIssue({
+          code: "custom",
+          path: [...path, "policy"],
+          message:
+            "per-service policy settings are for the built-in policy: set policy.builtin (with OPA, decide per service in Rego)",
         });
       }
     };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BuiltinPolicyConfig } from "./decide-config.js";
 import { ForgeConfig, ImageTargetConfig, LocateConfig, RepoConfig } from "./remediate-config.js";
 import { StringMap } from "./schema-parts.js";
 
@@ -21,6 +22,20 @@ export const ServiceSettings = z.strictObject({
   locate: LocateConfig.optional(),
   image: ImageTargetConfig.optional(),
   maxReplicas: z.number().int().positive().optional().describe("Most replicas a scale-up may ask for."),
+  argocdApp: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "This service's Argo CD application ({service}, {alertname} replaced), instead of verify.argocd.app.",
+    ),
+  queries: z
+    .record(z.string(), z.string().nullable())
+    .optional()
+    .describe("PromQL per metric, merged over enrich.prometheus.queries for this service; null drops one."),
+  policy: BuiltinPolicyConfig.optional().describe(
+    "Built-in policy settings for this service, merged over policy.builtin (needs policy.builtin).",
+  ),
 });
 export type ServiceSettings = z.infer<typeof ServiceSettings>;
 

@@ -5,6 +5,7 @@ import {
   type Incident,
   jsonLogger,
   type Logger,
+  type Policy,
   type Store,
 } from "@selfheal/core";
 import type { GitWorkspace } from "@selfheal/gitops";
@@ -69,6 +70,32 @@ function wireHooks(config: SelfhealConfig["hooks"]): ControllerHook[] {
   ];
 }
 
+function hasServicePolicies(config: SelfhealConfig): boolean {
+  const services = config.services;
+  return [services.defaults, ...services.groups, ...Object.values(services.byName)].some(
+    (layer) => layer.policy !== undefined,
+  );
+}
+
+/** The built-in policy with each service's own settings (services.*.policy), built once per set. */
+function perServicePolicy(config: SelfhealConfig, main: Policy): Policy {
+  const built = new Map<string, Policy>();
+  return {
+    name: main.name,
+    decide: (input, options) => {
+      const settings = resolveService(config, input.service, input.alert.labels).policy;
+      if (settings === undefined) return main.decide(input, options);
+      const key = JSON.stringify(settings);
+      let policy = built.get(key);
+      if (policy === undefined) {
+        policy = wirePolicy({ ...config.policy, builtin: settings }).policy;
+        built.set(key, policy);
+      }
+      return policy.decide(input, options);
+    },
+  };
+}
+
 /** Dry run per incident: services in observe mode plan and record, and change nothing. */
 function observeMode(config: SelfhealConfig): (incident: Incident) => string | false {
   const always = config.guardrails.dryRun === true;
@@ -88,7 +115,11 @@ export async function wireController(config: SelfhealConfig, options: WireOption
   const workspace =
     gitops === undefined ? undefined : wireWorkspace(gitops, options.baseDir, options.workspaceDir);
   const verify = sideEffects ? await wireVerifiers(config, options.baseDir) : { verifiers: [] };
-  const { policy, close: closePolicy } = wirePolicy(config.policy);
+  const wiredPolicy = wirePolicy(config.policy);
+  const closePolicy = wiredPolicy.close;
+  const policy = hasServicePolicies(config)
+    ? perServicePolicy(config, wiredPolicy.policy)
+    : wiredPolicy.policy;
   const routed =
     gitops === undefined || workspace === undefined || !hasServiceSettings(config)
       ? undefined

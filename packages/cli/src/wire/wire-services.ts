@@ -14,6 +14,12 @@ export interface ResolvedService {
   readonly notify: boolean;
   /** `remediate.gitops` with this service's overrides, when remediation is configured. */
   readonly gitops: GitopsConfig | undefined;
+  /** The Argo CD application template, when a layer sets one. */
+  readonly argocdApp: string | undefined;
+  /** `enrich.prometheus.queries` with this service's overrides merged over. */
+  readonly queries: Readonly<Record<string, string | null>>;
+  /** `policy.builtin` with this service's overrides merged over (only with the built-in policy). */
+  readonly policy: NonNullable<SelfhealConfig["policy"]["builtin"]> | undefined;
 }
 
 const rank: Record<ServiceMode, number> = { observe: 0, propose: 1, act: 2 };
@@ -39,9 +45,15 @@ export function resolveService(
   let mode: ServiceMode | undefined;
   let notify = false;
   let gitops = config.remediate.gitops;
+  let argocdApp: string | undefined;
+  let queries: Record<string, string | null> = { ...(config.enrich.prometheus?.queries ?? {}) };
+  let policy = config.policy.builtin;
   for (const layer of layers) {
     mode = layer.mode ?? mode;
     notify = layer.notify ?? notify;
+    argocdApp = layer.argocdApp ?? argocdApp;
+    if (layer.queries !== undefined) queries = { ...queries, ...layer.queries };
+    if (layer.policy !== undefined && policy !== undefined) policy = { ...policy, ...layer.policy };
     if (gitops !== undefined) {
       gitops = {
         ...gitops,
@@ -63,7 +75,7 @@ export function resolveService(
   if (gitops !== undefined && mode !== undefined && mode !== "observe") {
     gitops = { ...gitops, mode: mode === "propose" ? "change_request" : "direct" };
   }
-  return { mode, notify, gitops };
+  return { mode, notify, gitops, argocdApp, queries, policy };
 }
 
 /** Whether a config has per-service settings at all (otherwise one remediator serves every service). */
