@@ -33,12 +33,21 @@ const workspace = openGitWorkspace({
   auth: { password: required("GITHUB_TOKEN") },
 });
 const refresher = argocdRefresh(argocd);
+// Where a service's workload is and the most replicas it may have: the enricher and the
+// remediator must see the same workload, so the policy's current_replicas is the count a
+// scale-up raises (an HPA's minReplicas when an HPA owns the replicas, else spec.replicas).
+const targets = {
+  locate: { paths: ["overlays/prod/{service}/deployment.yaml"], globs: ["apps/**/*.yaml"] },
+  maxReplicas: 10,
+};
 
 const controller = createController({
   sources: [alertmanagerWebhook({ path: "/webhook", auth: { bearer: required("AM_TOKEN") } })],
   enrich: [
     prometheusMetrics(prometheus), // error_rate, restart_count, cpu_usage, and a level check
-    gitopsDeployment({ workspace }), // image, previous image (from git history), replicas, quarantine
+    // image, previous image (from git history), quarantine, and the scale inputs the policy
+    // reads: current_replicas, max_replicas (the lower of the HPA's maxReplicas and the cap)
+    gitopsDeployment({ workspace, ...targets }),
   ],
   // The seed's rules, with missing metrics treated as unknown, an explicit precedence and
   // history from the store. Swap in `opaPolicy({ url, path: "selfheal/decision" })` for OPA.
@@ -50,8 +59,7 @@ const controller = createController({
       repo: required("GITHUB_REPO"),
       auth: { token: required("GITHUB_TOKEN") },
     }),
-    locate: { paths: ["overlays/prod/{service}/deployment.yaml"], globs: ["apps/**/*.yaml"] },
-    maxReplicas: 10,
+    ...targets,
     labels: ["automerge-candidate"],
     // Argo CD polls git every 3 minutes: ask it to look now.
     afterLanding: async ({ incident }) => void (await refresher.refresh(appOf(incident.service))),

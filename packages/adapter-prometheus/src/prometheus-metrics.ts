@@ -133,8 +133,10 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
       // Prometheus that cannot answer is an outage the controller retries after, not a warning.
       const failures: string[] = [];
       const queryFacts: Record<string, JsonValue> = {};
+      const unknown: Record<string, string> = {};
       for (const [metric, reading] of readings) {
         if (reading.status === "ok") metrics[metric] = reading.value;
+        else unknown[metric] = unknownCause(reading);
         collectProblems(metric, reading, warnings, failures);
         queryFacts[metric] = readingFacts(reading);
       }
@@ -159,6 +161,7 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
       enrichment.facts = facts;
       if (warnings.length > 0) enrichment.warnings = warnings;
       if (failures.length > 0) enrichment.failures = failures;
+      if (Object.keys(unknown).length > 0) enrichment.unknown = unknown;
       return enrichment;
     },
   };
@@ -171,6 +174,18 @@ export function prometheusMetrics(settings: PrometheusMetricsSettings): Enricher
 function staleOf(alertname: string, check: MetricReading): { reason: string } | undefined {
   if (check.status !== "empty") return undefined;
   return { reason: `the condition of ${alertname} no longer holds: ${check.query} returned no series` };
+}
+
+/** Why a reading left its metric unknown, in words for a decision's reason. */
+function unknownCause(reading: MetricReading): string {
+  switch (reading.status) {
+    case "unrenderable":
+      return `its query was not run: it needs ${reading.missing}, which the alert does not have (set the label on the alert rule, or make the matcher optional: {{${reading.missing}?}})`;
+    case "empty":
+      return "its query returned no series";
+    default:
+      return (warningOf("", reading) ?? reading.status).replace(/^: /, "");
+  }
 }
 
 function collectProblems(name: string, reading: MetricReading, warnings: string[], failures: string[]): void {

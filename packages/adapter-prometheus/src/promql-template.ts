@@ -6,6 +6,11 @@ import { BadInputError, type Incident } from "@selfheal/core";
  * where they are escaped (a label value cannot end the string and add PromQL of its own).
  * `{{NAME|regex}}` also escapes regular-expression characters, for `=~` matchers.
  * `{{window}}` is the configured range (`5m`) and appears outside strings (`[{{window}}]`).
+ *
+ * An optional label, `{{labels.NAME?}}`, is for matchers that only narrow: it must be the whole
+ * value of a label matcher (`namespace="{{labels.namespace?}}"`), and when the alert has no
+ * `NAME` label the whole matcher is left out (`{namespace="",container="x"}` would match
+ * nothing) instead of the query not being run.
  */
 export interface PromqlValues {
   readonly service: string;
@@ -27,9 +32,11 @@ interface Placeholder {
   readonly end: number;
   readonly name: string;
   readonly regex: boolean;
+  /** For an optional label: the span left out (the matcher and one comma) when the label is absent. */
+  readonly drop?: { readonly start: number; readonly end: number };
 }
 
-const placeholderPattern = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|\s*(regex)\s*)?\}\}/y;
+const placeholderPattern = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)(\?)?\s*(?:\|\s*(regex)\s*)?\}\}/y;
 const valueName = /^(service|alertname|labels\.[A-Za-z_][A-Za-z0-9_]*)$/;
 const promDuration = /^(\d+(ms|s|m|h|d|w|y))+$/;
 
@@ -61,13 +68,18 @@ export function compilePromql(source: string, where: string): PromqlTemplate {
       let out = "";
       let at = 0;
       for (const placeholder of placeholders) {
+        const value = placeholder.name === "window" ? values.window : lookup(values, placeholder.name);
+        if (value === undefined && placeholder.drop !== undefined) {
+          out += source.slice(at, placeholder.drop.start);
+          at = placeholder.drop.end;
+          continue;
+        }
         out += source.slice(at, placeholder.start);
         at = placeholder.end;
         if (placeholder.name === "window") {
           out += values.window;
           continue;
         }
-        const value = lookup(values, placeholder.name);
         if (value === undefined) return { missing: placeholder.name };
         out += escapePromqlString(placeholder.regex ? escapeRegex(value) : value);
       }
@@ -121,9 +133,11 @@ function scan(source: string, where: string): Placeholder[] {
       if (match === null || name === undefined) {
         throw bad(where, `unterminated or malformed placeholder at ${index}`);
       }
-      const placeholder = { start: index, end: index + match[0].length, name, regex: match[2] === "regex" };
+      const placeholder = { start: index, end: index + match[0].length, name, regex: match[3] === "regex" };
       check(placeholder, quote, where);
-      found.push(placeholder);
+      found.push(
+        match[2] === "?" ? { ...placeholder, drop: matcherSpan(source, placeholder, where) } : placeholder,
+      );
       index = placeholder.end;
       continue;
     }
@@ -141,6 +155,35 @@ function scan(source: string, where: string): Placeholder[] {
   }
   if (quote !== undefined) throw bad(where, `unterminated string literal (${quote})`);
   return found;
+}
+
+const matcherBefore = /,?\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"$/;
+
+/**
+ * The span of the label matcher an optional placeholder is the whole value of, with the comma
+ * that separates it from its neighbour, so that leaving it out keeps the selector well formed.
+ */
+function matcherSpan(
+  source: string,
+  placeholder: Placeholder,
+  where: string,
+): { start: number; end: number } {
+  const usage = `{{${placeholder.name}?}} must be the whole value of a label matcher, e.g. namespace="{{labels.namespace?}}"`;
+  if (!placeholder.name.startsWith("labels.")) throw bad(where, `only labels may be optional: ${usage}`);
+  const before = matcherBefore.exec(source.slice(0, placeholder.start));
+  if (before === null || source[placeholder.end] !== '"') throw bad(where, usage);
+  const afterQuote = placeholder.end + 1;
+  const rest = /^\s*(,|\})/.exec(source.slice(afterQuote));
+  if (rest === null) throw bad(where, usage);
+  const leadingComma = before[0].startsWith(",");
+  const start = placeholder.start - before[0].length;
+  if (rest[1] === ",") {
+    // `{a="{{labels.a?}}", b="x"}`: drop the matcher and the comma after it (keep a comma before).
+    const end = afterQuote + rest[0].length;
+    return { start: leadingComma ? start + 1 : start, end };
+  }
+  // Last matcher: drop the comma before it, if any, and keep the closing brace.
+  return { start, end: afterQuote };
 }
 
 function check(placeholder: Placeholder, quote: string | undefined, where: string): void {

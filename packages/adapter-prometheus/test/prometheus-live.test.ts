@@ -7,8 +7,12 @@ import {
 } from "@selfheal/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type PrometheusMetricsSettings, prometheusMetrics, prometheusRecovery } from "../src/index.js";
-import { binaryAvailable, type RunningServer, startPrometheus } from "../src/testing/index.js";
-import { startMetricsTarget } from "./metrics-target.js";
+import {
+  binaryAvailable,
+  type RunningServer,
+  startMetricsTarget,
+  startPrometheus,
+} from "../src/testing/index.js";
 import { prometheusSpecChecker, recordingDispatcher } from "./spec-check.js";
 
 // Outside CI a machine without Prometheus skips; in CI the missing binary fails the run.

@@ -2,7 +2,7 @@ import { BadInputError } from "@selfheal/core";
 import { describe, expect, it } from "vitest";
 import { compilePromql, escapePromqlString, escapeRegex } from "../src/index.js";
 
-const values = {
+const values: { service: string; alertname: string; labels: Record<string, string>; window: string } = {
   service: "checkout",
   alertname: "HighErrorRate",
   labels: { namespace: "shop" },
@@ -35,6 +35,38 @@ describe("compilePromql", () => {
       query: 'x{service=~"a\\\\.b\\\\(c\\\\)\\\\*"}',
     });
     expect(escapeRegex("a.b")).toBe("a\\.b");
+  });
+
+  it("leaves out an optional matcher when the alert lacks its label, keeping the selector well formed", () => {
+    const none = { labels: {} };
+    const cases: [string, string][] = [
+      ['x{namespace="{{labels.namespace?}}",container="{{service}}"}', 'x{container="checkout"}'],
+      ['x{container="{{service}}",namespace="{{labels.namespace?}}"}', 'x{container="checkout"}'],
+      ['x{a="1", namespace = "{{labels.namespace?}}", b="2"}', 'x{a="1", b="2"}'],
+      ['x{namespace="{{labels.namespace?}}"}', "x{}"],
+      ['x{ns=~"{{labels.namespace?|regex}}"} / y{namespace="{{labels.namespace?}}",c="d"}', 'x{} / y{c="d"}'],
+    ];
+    for (const [template, query] of cases) expect(render(template, none), template).toEqual({ query });
+    // With the label, the matcher stays, escaped like any value.
+    expect(
+      render('x{namespace="{{labels.namespace?}}",container="{{service}}"}', {
+        labels: { namespace: 'a"b' },
+      }),
+    ).toEqual({
+      query: 'x{namespace="a\\"b",container="checkout"}',
+    });
+  });
+
+  it("refuses an optional placeholder that is not the whole value of a label matcher", () => {
+    for (const template of [
+      'x{namespace="ns-{{labels.namespace?}}"}',
+      'x{service="{{service?}}"}',
+      'label_replace(x, "a", "{{labels.namespace?}}", "b", "c")',
+    ]) {
+      expect(() => compilePromql(template, "queries.t"), template).toThrow(
+        /queries\.t: .*optional|whole value of a label matcher/,
+      );
+    }
   });
 
   it("names a label the incident lacks instead of matching everything", () => {

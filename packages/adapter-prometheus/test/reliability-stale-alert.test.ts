@@ -5,8 +5,12 @@ import { type Controller, createController, memoryStore, silentLogger } from "@s
 import { recordingRemediator, staticPolicy } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { alertmanagerWebhook, firingPayload, prometheusMetrics } from "../src/index.js";
-import { binaryAvailable, type RunningServer, startPrometheus } from "../src/testing/index.js";
-import { startMetricsTarget } from "./metrics-target.js";
+import {
+  binaryAvailable,
+  type RunningServer,
+  startMetricsTarget,
+  startPrometheus,
+} from "../src/testing/index.js";
 
 // Outside CI a machine without Prometheus skips; in CI the missing binary fails the run.
 const skip = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";

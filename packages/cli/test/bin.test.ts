@@ -154,7 +154,13 @@ describe.skipIf(noPrometheus)("selfheal replay", () => {
     expect(answer.stdout).toContain("== decision\nrollback: ");
     expect(answer.stdout).toContain("== guardrails\nallowed: every guardrail passed");
     expect(answer.stdout).toContain("== diff apps/checkout/deployment.yaml\n");
-    expect(answer.stdout).toContain("== change request\n");
+    // Plain git commits directly: the output says so and does not talk about a change request.
+    expect(answer.stdout).toContain("== commit\ndirect commit to main\n");
+    expect(answer.stdout).not.toContain("== change request");
+    // The headline agrees with the decision (a replay is a dry run, not a suppressed incident).
+    expect(answer.stdout).toMatch(
+      /^Incident \S+ \(checkout \/ HighErrorRate\): would rollback \(dry run: nothing written\)$/m,
+    );
     expect(answer.stderr).toMatch(/✓ fetching .* into a temporary folder/);
     expect(existsSync(join(work, "state"))).toBe(false);
   });

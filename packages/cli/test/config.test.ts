@@ -179,6 +179,8 @@ describe("the shipped example and schema", () => {
     expect(config.store.postgres?.connectionString).toBe(exampleEnv.DATABASE_URL);
     expect(config.verify.argocd?.app).toBe("{service}-prod");
     expect(config.telemetry.prometheus).toEqual({ host: "0.0.0.0", port: 9464, path: "/metrics" });
+    expect(config.services.byName.checkout?.mode).toBe("propose");
+    expect(config.services.groups[0]?.repo?.url).toBe("https://github.com/acme/payments-config.git");
   });
 
   it("has a JSON Schema that forbids unknown keys and lists every section", () => {
@@ -195,6 +197,7 @@ describe("the shipped example and schema", () => {
       "notify",
       "policy",
       "remediate",
+      "services",
       "sources",
       "store",
       "telemetry",

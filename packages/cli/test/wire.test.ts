@@ -139,13 +139,15 @@ describe("wireController", () => {
     );
   });
 
-  it("refuses a forge without change requests in change_request mode as a config problem", async () => {
-    const config = parseConfig(
-      "policy: { builtin: {} }\nremediate:\n  gitops:\n    repo: { url: http://127.0.0.1:1/c.git }\n    mode: change_request\n",
-      "selfheal.yaml",
-    );
-    await expect(wireController(config, { baseDir: folder, logger: silentLogger })).rejects.toThrow(
-      /has no change requests/,
+  it("refuses a forge without change requests in change_request mode as a config problem, at the key", () => {
+    // `check` reports it at the key's own line; `run` never gets as far as wiring it.
+    expect(() =>
+      parseConfig(
+        "policy: { builtin: {} }\nremediate:\n  gitops:\n    repo: { url: http://127.0.0.1:1/c.git }\n    mode: change_request\n",
+        "selfheal.yaml",
+      ),
+    ).toThrow(
+      /selfheal\.yaml:5:11 remediate\.gitops\.mode: change_request needs a forge with change requests/,
     );
   });
 

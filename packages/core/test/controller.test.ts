@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  builtinPolicy,
   type Controller,
   type ControllerSettings,
   createController,
@@ -456,6 +457,88 @@ describe("controller: guardrails", () => {
       ["checkout", "invalid_target"],
     ]);
     expect(remediator.sideEffects).toHaveLength(0);
+  });
+
+  it("max_replicas is the lowest of the replica cap and what enrichers report", async () => {
+    const seen: (number | undefined)[] = [];
+    const c = controller({
+      store: memoryStore(),
+      remediate: recordingRemediator(),
+      enrich: [
+        // An HPA with maxReplicas 20 must not lift the configured cap of 10; one of 4 lowers it.
+        {
+          name: "hpa",
+          enrich: async ({ incident }) => ({ max_replicas: incident.service === "api" ? 20 : 4 }),
+        },
+      ],
+      policy: staticPolicy((input) => {
+        seen.push(input.max_replicas);
+        return { action: "none", reason: "look only", params: {} };
+      }),
+      guardrails: { cooldown: 0, replicaCap: 10 },
+    });
+    await c.handle([alertSignal({ service: "api" })]);
+    await c.settled();
+    await c.handle([alertSignal({ service: "checkout" })]);
+    await c.settled();
+    expect(seen).toEqual([10, 4]);
+  });
+
+  it("an escalation for an unknown value says why it is unknown, as the enricher explained it", async () => {
+    const c = controller({
+      store: memoryStore(),
+      remediate: recordingRemediator(),
+      enrich: [
+        {
+          name: "prometheus",
+          enrich: async () => ({
+            metrics: { error_rate: 0.3 },
+            unknown: {
+              restart_count:
+                "its query was not run: it needs labels.namespace, which the alert does not have",
+              cpu_usage: "its query returned no series",
+            },
+          }),
+        },
+      ],
+      policy: builtinPolicy(),
+    });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.state).toBe("escalated");
+    // Only the cause of the value the reason names: cpu_usage is not why this escalated.
+    expect(incident?.decision?.reason).toBe(
+      "cannot decide on rollback: metrics unknown: restart_count (restart_count: its query was not run: it needs labels.namespace, which the alert does not have)",
+    );
+  });
+
+  it("logs one info line per stage, each naming the incident, after it is recorded", async () => {
+    const lines: { message: string; fields: Record<string, unknown> }[] = [];
+    const record = (message: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ message, fields });
+    const c = controller({
+      store: memoryStore(),
+      remediate: recordingRemediator(),
+      verify: [scriptedVerifier(["passed"])],
+      logger: { debug: () => undefined, info: record, warn: record, error: record },
+    });
+    await c.handle([alertSignal()]);
+    await c.settled();
+    const [incident] = await c.store.listIncidents();
+    expect(incident?.state).toBe("resolved");
+    const stages = lines.filter((line) => line.fields.stage !== undefined);
+    expect(stages.map((line) => line.fields.stage)).toEqual([
+      "decision",
+      "plan",
+      "act",
+      "change",
+      "verification",
+    ]);
+    for (const line of stages) {
+      expect(line.fields.incidentId).toBe(incident?.id);
+      expect(line.message).toContain(`incident ${incident?.id} `);
+    }
   });
 
   it("a change freeze suppresses, with the window in the record", async () => {

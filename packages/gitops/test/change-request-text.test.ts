@@ -248,7 +248,17 @@ describe("trailers", () => {
       "Alert-Fingerprint": "5c2a8e0f3b7d41a9",
       "Selfheal-Decision": "8d1f3c2e-4b5a-4c6d-9e7f-0a1b2c3d4e5f",
     });
-    const { decision_id: _omitted, ...withoutId } = decision;
+    // Without an engine's id (the built-in policy): the policy and when it decided.
+    const { decision_id: _omitted, ...rest } = decision as typeof decision & { policy?: string };
+    const { policy: _policy, ...withoutId } = rest;
+    expect(
+      changeRequestText({
+        incident,
+        decision: { ...withoutId, policy: "builtin", decidedAt: "2026-08-20T10:16:00.000Z" },
+        plan,
+      }).trailers["Selfheal-Decision"],
+    ).toBe("builtin@2026-08-20T10:16:00.000Z");
+    // Nothing to name it by: no trailer rather than a made-up one.
     expect(changeRequestText({ incident, decision: withoutId, plan }).trailers).not.toHaveProperty(
       "Selfheal-Decision",
     );

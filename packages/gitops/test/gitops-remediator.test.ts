@@ -391,6 +391,41 @@ describe("gitops remediator: nothing to change", () => {
   });
 });
 
+describe("gitops remediator: scale up with Helm values", () => {
+  const values = (tag: string, replicas: number) =>
+    `# checkout chart values\nreplicaCount: ${replicas} # per region\nimage:\n  repository: registry.example.com/checkout\n  tag: ${tag}\n`;
+
+  it("raises the values file's replicaCount, not the rendered spec.replicas", async () => {
+    const repo = await configRepo({ "charts/checkout/values.yaml": values("v1.2.0", 2) });
+    const helm = {
+      kind: "helm",
+      file: "charts/{service}/values.yaml",
+      path: "image.tag",
+      replicas: "replicaCount",
+    } as const;
+    const { plan, apply } = await run(remediator(repo, { image: helm, maxReplicas: 3 }), incident(), {
+      ...rollback,
+      action: "scale_up",
+      params: {},
+    });
+    expect(plan.params).toMatchObject({
+      field: "replicaCount",
+      from: 2,
+      to: 3,
+      file: "charts/checkout/values.yaml",
+    });
+    await apply();
+    expect(await show(repo, "main:charts/checkout/values.yaml")).toBe(values("v1.2.0", 3));
+    expect(await show(repo, "main:apps/checkout/deployment.yaml")).toContain("  replicas: 2 #");
+    const error = await run(
+      remediator(repo, { image: helm, maxReplicas: 3 }, `${repo.name}-b`),
+      incident("checkout", "inc-2"),
+      { ...rollback, action: "scale_up", params: {} },
+    ).catch((thrown: unknown) => thrown);
+    expect((error as Error).message).toContain("scale to 4 is above the replica cap: 3");
+  });
+});
+
 describe("gitops remediator: concurrency", () => {
   it("concurrent remediations of different services in one repo all land, none lost, never forced", async () => {
     const services = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];

@@ -431,8 +431,23 @@ describe("manifest edit errors", () => {
   it("does not add a kustomize field that is absent", () => {
     expectManifestError(
       () =>
-        setKustomizeImage(fixture("kustomization.yaml"), { name: "ghcr.io/acme/api", digest: "sha256:0" }),
+        setKustomizeImage(fixture("kustomization.yaml"), {
+          name: "ghcr.io/acme/api",
+          digest: `sha256:${"a".repeat(64)}`,
+        }),
       /images\[0\]\.digest in document 0: the entry for "ghcr\.io\/acme\/api" has no digest/,
+    );
+  });
+
+  it("writes only well-formed digests, and never a tag into an entry pinned by digest", () => {
+    expectManifestError(
+      () =>
+        setKustomizeImage(fixture("kustomization.yaml"), { name: "ghcr.io/acme/worker", digest: "sha256:0" }),
+      /digest "sha256:0" is not sha256:<64 hex digits>/,
+    );
+    expectManifestError(
+      () => setKustomizeImage(fixture("kustomization.yaml"), { name: "ghcr.io/acme/worker", newTag: "v2" }),
+      /images\[1\]\.newTag.*pinned by digest; never mix a tag into it/,
     );
   });
 

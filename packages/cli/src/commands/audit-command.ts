@@ -12,8 +12,9 @@ import {
 } from "@selfheal/core";
 import { wireStore } from "../wire/wire-store.js";
 import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
-import { commandConfig } from "./command-config.js";
+import { commandConfig, unusedByAudit } from "./command-config.js";
 import { progress } from "./progress.js";
+import { formatReadiness, readinessReport } from "./readiness-report.js";
 
 const outcomes: readonly AuditOutcome[] = [
   "resolved",
@@ -36,6 +37,8 @@ export async function auditCommand(args: readonly string[], io: CliIo): Promise<
       until: { type: "string" },
       outcome: { type: "string" },
       json: { type: "boolean" },
+      readiness: { type: "boolean" },
+      window: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -50,7 +53,7 @@ export async function auditCommand(args: readonly string[], io: CliIo): Promise<
   const now = new Date();
   const since = values.since === undefined ? undefined : timeOption("--since", values.since, now);
   const until = values.until === undefined ? undefined : timeOption("--until", values.until, now);
-  const loaded = await commandConfig(io, values.config);
+  const loaded = await commandConfig(io, values.config, unusedByAudit);
   const fileDir =
     loaded.config.store.file === undefined
       ? undefined
@@ -61,6 +64,29 @@ export async function auditCommand(args: readonly string[], io: CliIo): Promise<
   const store =
     fileDir === undefined ? wireStore(loaded.config.store, loaded.baseDir) : await readFileStore(fileDir);
   const reading = progress(io, values.json !== true).step(`reading ${store.name}`);
+  if (values.readiness === true) {
+    try {
+      const window = values.window ?? "30m";
+      const rows = await readinessReport(store, {
+        windowMs: toMs(window, "--window"),
+        ...(values.service === undefined ? {} : { service: values.service }),
+        ...(since === undefined ? {} : { since }),
+        ...(until === undefined ? {} : { until }),
+      });
+      reading.done(`${rows.length} service${rows.length === 1 ? "" : "s"}`);
+      io.stdout(
+        values.json === true
+          ? `${JSON.stringify({ window, services: rows }, null, 2)}\n`
+          : formatReadiness(rows, window),
+      );
+      return exitCodes.ok;
+    } catch (error) {
+      reading.fail();
+      throw error;
+    } finally {
+      await store.close();
+    }
+  }
   try {
     const report = await auditReport(store, {
       ...(values.service === undefined ? {} : { service: values.service }),
@@ -109,6 +135,7 @@ function formatAudit(report: AuditReport): string {
     incident.action ?? "-",
     incident.outcome,
     incident.mttrMs === undefined ? "-" : formatMs(incident.mttrMs),
+    formatMs(incident.alertAgeMs),
     incident.chain
       .map(
         (step) => `${step.stage}${step.status === "ok" ? "" : `(${step.status})`} ${step.at.slice(11, 19)}`,
@@ -132,7 +159,7 @@ function formatAudit(report: AuditReport): string {
     rejection.reason,
   ]);
   return [
-    table(["OPENED", "SERVICE", "ALERT", "ACTION", "OUTCOME", "MTTR", "CHAIN"], rows),
+    table(["OPENED", "SERVICE", "ALERT", "ACTION", "OUTCOME", "MTTR", "ALERT AGE", "CHAIN"], rows),
     "",
     table(["SERVICE", "INCIDENTS", "RESOLVED", "FAILED", "SUCCESS", "MTTR P50"], services),
     "",

@@ -63,8 +63,31 @@ export async function readJsonArgument(path: string, given: string): Promise<unk
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new BadInputError(`${given}: not JSON: ${messageOf(error)}`, { path: given, cause: error });
+    throw new BadInputError(
+      `${given}:${jsonErrorPosition(text, messageOf(error))} not JSON: ${messageOf(error)}`,
+      {
+        path: given,
+        cause: error,
+      },
+    );
   }
+}
+
+/**
+ * `line:column:` of a `JSON.parse` error, from the position its message names (Node's messages
+ * name an offset, or a line and column, depending on the version); empty when it names neither.
+ */
+export function jsonErrorPosition(text: string, message: string): string {
+  const lineColumn = /line (\d+) column (\d+)/.exec(message);
+  if (lineColumn !== null) return `${lineColumn[1]}:${lineColumn[2]}:`;
+  const offset = /position (\d+)/.exec(message);
+  if (offset === null) {
+    // "Unexpected end of JSON input": the end of the text.
+    if (!/end of (JSON|data)/i.test(message)) return "";
+  }
+  const at = offset === null ? text.length : Number(offset[1]);
+  const before = text.slice(0, at).split("\n");
+  return `${before.length}:${(before.at(-1)?.length ?? 0) + 1}:`;
 }
 
 function messageOf(error: unknown): string {

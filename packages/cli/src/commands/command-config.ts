@@ -15,11 +15,18 @@ export interface CommandConfig {
   readonly baseDir: string;
 }
 
-/** The config file of `--config`, else `$SELFHEAL_CONFIG`, else `selfheal.yaml`. */
-export async function commandConfig(io: CliIo, option: string | undefined): Promise<CommandConfig> {
+/**
+ * The config file of `--config`, else `$SELFHEAL_CONFIG`, else `selfheal.yaml`. Unset `${VAR}`s
+ * of `unusedSections` (the sections the command does not read) are not demanded.
+ */
+export async function commandConfig(
+  io: CliIo,
+  option: string | undefined,
+  unusedSections: readonly string[] = [],
+): Promise<CommandConfig> {
   const file = option ?? io.env.SELFHEAL_CONFIG ?? "selfheal.yaml";
   const absolute = resolve(io.cwd, file);
-  const config = await loadConfig(absolute, { env: io.env }).catch((error: unknown) => {
+  const config = await loadConfig(absolute, { env: io.env, unusedSections }).catch((error: unknown) => {
     // Name the file as the user wrote it, not as resolved.
     if (error instanceof ConfigError)
       throw new ConfigError(
@@ -52,3 +59,29 @@ export async function wireCommand(
     );
   }
 }
+
+/** What `audit` does not read: everything but the store. */
+export const unusedByAudit: readonly string[] = [
+  "listen",
+  "sources",
+  "enrich",
+  "policy",
+  "remediate",
+  "verify",
+  "guardrails",
+  "notify",
+  "hooks",
+  "telemetry",
+  "controller",
+  "services",
+];
+
+/** What `replay` does not read: it sends nothing, serves nothing and keeps a memory store. */
+export const unusedByReplay: readonly string[] = [
+  "listen",
+  "verify",
+  "notify",
+  "hooks",
+  "telemetry",
+  "store",
+];

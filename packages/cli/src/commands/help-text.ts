@@ -49,6 +49,8 @@ notifications; the config repo is only fetched, into a temporary folder.
 
 Options:
 ${configOption}
+      --history       decide with the configured store's recent history (rollback limits,
+                      cooldowns, quarantine), read only: nothing is written to it
       --json          print one JSON document instead of text
   -h, --help          show this help
 
@@ -66,6 +68,10 @@ ${configOption}
       --service NAME  only this service
       --since TIME    only incidents opened at or after TIME (RFC 3339, or a duration ago: 24h)
       --until TIME    only incidents opened before TIME (same forms)
+      --readiness     per service, for observe mode: would-be actions, how many of those alerts
+                      resolved by themselves within --window (would-be false triggers), and
+                      suppressions by reason
+      --window DUR    the window of --readiness (default 30m)
       --outcome NAME  only this outcome: resolved, failed, suppressed, escalated, cancelled,
                       no_action, open
       --json          print one JSON document instead of tables

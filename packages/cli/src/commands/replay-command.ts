@@ -5,8 +5,9 @@ import { parseArgs } from "node:util";
 import { alertmanagerWebhook } from "@selfheal/adapter-prometheus";
 import { BadInputError, createController, jsonLogger, memoryStore } from "@selfheal/core";
 import { type CliIo, exitCodes, readJsonArgument, UsageError } from "./cli-io.js";
-import { commandConfig, wireCommand } from "./command-config.js";
+import { commandConfig, unusedByReplay, wireCommand } from "./command-config.js";
 import { progress } from "./progress.js";
+import { seedHistory } from "./replay-history.js";
 import { formatReplay, type ReplayIncident, replayIncident } from "./replay-report.js";
 
 /**
@@ -18,7 +19,11 @@ import { formatReplay, type ReplayIncident, replayIncident } from "./replay-repo
 export async function replayCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
-    options: { config: { type: "string", short: "c" }, json: { type: "boolean" } },
+    options: {
+      config: { type: "string", short: "c" },
+      json: { type: "boolean" },
+      history: { type: "boolean" },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -30,12 +35,27 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     );
   }
   const payload = await readJsonArgument(resolve(io.cwd, payloadFile), payloadFile);
-  const loaded = await commandConfig(io, values.config);
+  const history = values.history === true;
+  const loaded = await commandConfig(
+    io,
+    values.config,
+    history ? unusedByReplay.filter((section) => section !== "store") : unusedByReplay,
+  );
   const steps = progress(io);
+  const store = memoryStore();
+  if (history) {
+    const reading = steps.step("copying the store's history (read only)");
+    try {
+      reading.done(`${await seedHistory(loaded.config, loaded.baseDir, store, new Date())} events`);
+    } catch (error) {
+      reading.fail();
+      throw error;
+    }
+  }
   const scratch = await mkdtemp(join(tmpdir(), "selfheal-replay-"));
   try {
     const wired = await wireCommand(loaded, {
-      store: memoryStore(),
+      store,
       dryRun: true,
       sideEffects: false,
       workspaceDir: join(scratch, "config-repo"),
@@ -44,6 +64,14 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     });
     const controller = createController(wired.settings);
     try {
+      // The payload is checked before anything is fetched: a bad payload costs no clone.
+      const source =
+        wired.settings.sources?.find((candidate) => candidate.route !== undefined) ?? alertmanagerWebhook();
+      const route = source.route;
+      if (route === undefined) throw new BadInputError("no webhook source to parse the payload with");
+      const parsed = route.parse(payload, { receivedAt: new Date(), headers: {} });
+      // As the webhook server does: the valid alerts are decided on, the malformed ones shown.
+      const { signals, rejected } = Array.isArray(parsed) ? { signals: parsed, rejected: [] } : parsed;
       if (wired.workspace !== undefined) {
         const fetching = steps.step(`fetching ${wired.workspace.url} into a temporary folder`);
         try {
@@ -54,13 +82,6 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
           throw error;
         }
       }
-      const source =
-        wired.settings.sources?.find((candidate) => candidate.route !== undefined) ?? alertmanagerWebhook();
-      const route = source.route;
-      if (route === undefined) throw new BadInputError("no webhook source to parse the payload with");
-      const parsed = route.parse(payload, { receivedAt: new Date(), headers: {} });
-      // As the webhook server does: the valid alerts are decided on, the malformed ones shown.
-      const { signals, rejected } = Array.isArray(parsed) ? { signals: parsed, rejected: [] } : parsed;
       const deciding = steps.step(`deciding on ${signals.length} alert${signals.length === 1 ? "" : "s"}`);
       await controller.handle(signals);
       await controller.settled();

@@ -104,6 +104,25 @@ function objectOf(value: unknown): JsonObject | undefined {
     : undefined;
 }
 
+/**
+ * What the replay says happened, in line with the decision: in a replay every action is a dry
+ * run, so "suppressed" alone would read as if a guardrail had stopped it.
+ */
+function headline(incident: ReplayIncident): string {
+  const action = incident.decision?.action;
+  const escalate = incident.decision?.escalate === true;
+  if (action === undefined) return incident.state;
+  if (action === "none") return escalate ? "no action, escalated to a human" : "no action";
+  const verdict = incident.guardrails;
+  // Every guardrail passed and the plan was made: in a replay, that is as far as it goes.
+  if (verdict.verdict === "allowed" && incident.plan !== undefined)
+    return `would ${String(action)} (dry run: nothing written)`;
+  if (verdict.verdict === "suppressed") return `${String(action)} suppressed (${verdict.reason ?? ""})`;
+  if (incident.plan === undefined)
+    return `${String(action)} decided, not planned: ${incident.reason ?? incident.state}`;
+  return `${String(action)}: ${incident.state}`;
+}
+
 /** A replay for people: one block per incident, then the alerts the source rejected. */
 export function formatReplay(
   incidents: readonly ReplayIncident[],
@@ -120,7 +139,9 @@ export function formatReplay(
 }
 
 function formatIncident(incident: ReplayIncident): string {
-  const lines = [`Incident ${incident.id} (${incident.service} / ${incident.alertname}): ${incident.state}`];
+  const lines = [
+    `Incident ${incident.id} (${incident.service} / ${incident.alertname}): ${headline(incident)}`,
+  ];
   const section = (title: string, body: string) => lines.push("", `== ${title}`, body.trimEnd());
   if (incident.truncatedAlerts !== undefined) {
     lines.push(
@@ -144,20 +165,30 @@ function formatIncident(incident: ReplayIncident): string {
     for (const change of plan.changes) section(`diff ${change.target}`, change.diff ?? change.description);
     const request = plan.changeRequest;
     if (request !== undefined) {
-      const head =
-        request.mode === "direct"
-          ? `direct commit to ${request.base ?? "the branch"}`
-          : `change request ${request.branch ?? ""} → ${request.base ?? ""}`;
-      section(
-        "change request",
-        [
-          head,
-          `title: ${request.title ?? ""}`,
-          `labels: ${(request.labels ?? []).join(", ")}`,
-          "",
-          request.body ?? "",
-        ].join("\n"),
-      );
+      // A direct commit has a message, not a change request: say what would really happen.
+      if (request.mode === "direct") {
+        section(
+          "commit",
+          [
+            `direct commit to ${request.base ?? "the branch"}`,
+            "",
+            request.title ?? "",
+            "",
+            request.body ?? "",
+          ].join("\n"),
+        );
+      } else {
+        section(
+          "change request",
+          [
+            `change request ${request.branch ?? ""} → ${request.base ?? ""}`,
+            `title: ${request.title ?? ""}`,
+            `labels: ${(request.labels ?? []).join(", ")}`,
+            "",
+            request.body ?? "",
+          ].join("\n"),
+        );
+      }
     }
   } else if (incident.reason !== undefined) {
     section("outcome", incident.reason);

@@ -1,23 +1,23 @@
 import { z } from "zod";
 import { DurationConfig, exactlyOne, HttpUrl } from "./schema-parts.js";
 
+/** Settings of the built-in policy (the seed's rules); every threshold is exclusive. */
+export const BuiltinPolicyConfig = z.strictObject({
+  errorRateThreshold: z.number().min(0).max(1).optional().describe("@default 0.05"),
+  restartThreshold: z
+    .union([z.number().nonnegative(), z.literal(false)])
+    .optional()
+    .describe("false: restarts are no condition to roll back. @default 3"),
+  cpuThreshold: z.number().min(0).optional().describe("@default 0.8"),
+  maxRollbacks: z.number().int().nonnegative().optional().describe("@default 2"),
+  rollbackWindow: DurationConfig.optional().describe('@default "30m"'),
+  scaleStep: z.number().int().positive().optional().describe("@default 1"),
+});
+
 /** `policy`: what decides. Exactly one of `builtin` and `opa`. */
 export const PolicyConfig = z
   .strictObject({
-    builtin: z
-      .strictObject({
-        errorRateThreshold: z.number().min(0).max(1).optional().describe("@default 0.05"),
-        restartThreshold: z
-          .union([z.number().nonnegative(), z.literal(false)])
-          .optional()
-          .describe("false: restarts are no condition to roll back. @default 3"),
-        cpuThreshold: z.number().min(0).optional().describe("@default 0.8"),
-        maxRollbacks: z.number().int().nonnegative().optional().describe("@default 2"),
-        rollbackWindow: DurationConfig.optional().describe('@default "30m"'),
-        scaleStep: z.number().int().positive().optional().describe("@default 1"),
-      })
-      .optional()
-      .describe("The built-in TypeScript policy (the seed's rules)."),
+    builtin: BuiltinPolicyConfig.optional().describe("The built-in TypeScript policy (the seed's rules)."),
     opa: z
       .strictObject({
         url: HttpUrl.describe("OPA base URL."),

@@ -22,6 +22,13 @@ export interface LoadConfigOptions {
    * @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Top-level sections the command does not use (`audit` reads only `store`): a `${VAR}` there
+   * that is not set is no problem. Such a section is checked like any other, except that when it
+   * holds an unset variable it is left out of the result (the command does not read it).
+   * @default [] (every section is used)
+   */
+  readonly unusedSections?: readonly string[];
 }
 
 /**
@@ -60,19 +67,35 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     });
     throw new ConfigError(file, syntax);
   }
+  // Every problem at once: a variable that is not set is reported with the others, and the
+  // schema's complaints about its still-unsubstituted value are left out (they would be echoes).
   const missing = substituteEnv(document, options.env ?? process.env);
-  if (missing.length > 0) {
-    throw new ConfigError(
-      file,
-      missing.map((entry) =>
-        at(entry.offset, keyPathText(entry.path), `environment variable ${entry.name} is not set`),
-      ),
+  const unused = new Set(options.unusedSections ?? []);
+  const missingProblems = missing
+    .filter((entry) => !unused.has(String(entry.path[0])))
+    .map((entry) =>
+      at(entry.offset, keyPathText(entry.path), `environment variable ${entry.name} is not set`),
     );
-  }
+  const missingPaths = new Set(missing.map((entry) => keyPathText(entry.path)));
   const data: unknown = document.toJS() ?? {};
   const parsed = SelfhealConfig.safeParse(data);
-  if (parsed.success) return parsed.data;
-  const problems = flattenIssues(parsed.error.issues).map((issue) => locate(issue, document, data, at));
+  if (parsed.success && missingProblems.length === 0) return parsed.data;
+  if (!parsed.success && missingProblems.length === 0 && missing.length > 0) {
+    // Only unset variables of unused sections: leave those sections out (their defaults stand
+    // in; `policy`, which has none, becomes the built-in one) so the command can go on.
+    const skipped = new Set(missing.map((entry) => String(entry.path[0])));
+    const trimmed: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+    for (const section of skipped) delete trimmed[section];
+    if (skipped.has("policy")) trimmed.policy = { builtin: {} };
+    const again = SelfhealConfig.safeParse(trimmed);
+    if (again.success) return again.data;
+  }
+  const schemaProblems = parsed.success
+    ? []
+    : flattenIssues(parsed.error.issues)
+        .map((issue) => locate(issue, document, data, at))
+        .filter((problem) => !missingPaths.has(problem.path));
+  const problems = [...missingProblems, ...schemaProblems];
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   throw new ConfigError(file, problems);
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ControllerConfig, GuardrailsConfig, PolicyConfig, StoreConfig } from "./decide-config.js";
 import { RemediateConfig } from "./remediate-config.js";
+import { ServicesConfig } from "./services-config.js";
 import {
   EnrichConfig,
   HooksConfig,
@@ -29,8 +30,46 @@ export const SelfhealConfig = z
     store: StoreConfig.default({ file: { dir: ".selfheal", fsync: true } }),
     notify: NotifyConfig.default({}),
     hooks: HooksConfig.default({}),
+    services: ServicesConfig.default({ defaults: {}, groups: [], byName: {} }).describe(
+      "Settings per service and per group of services, and how far automation goes for each (observe, propose, act).",
+    ),
     telemetry: TelemetryConfig.default({}),
     controller: ControllerConfig.default({ logLevel: "info" }),
+  })
+  .superRefine((config, context) => {
+    // A service that proposes needs a forge with change requests, its own or remediate.gitops's.
+    const mainForge = config.remediate.gitops?.forge;
+    const check = (
+      settings: {
+        readonly policy?: unknown;
+        readonly mode?: string | undefined;
+        readonly forge?: { readonly git?: unknown } | undefined;
+      },
+      path: (string | number)[],
+    ) => {
+      const forge = settings.forge ?? mainForge;
+      if (settings.mode === "propose" && (forge === undefined || forge.git !== undefined)) {
+        context.addIssue({
+          code: "custom",
+          path: [...path, "mode"],
+          message:
+            "propose opens change requests: it needs forge.github or forge.gitlab (here or under remediate.gitops); plain git can only act or observe",
+        });
+      }
+      if (settings.policy !== undefined && config.policy.builtin === undefined) {
+        context.addIssue({
+          code: "custom",
+          path: [...path, "policy"],
+          message:
+            "per-service policy settings are for the built-in policy: set policy.builtin (with OPA, decide per service in Rego)",
+        });
+      }
+    };
+    check(config.services.defaults, ["services", "defaults"]);
+    for (const [index, group] of config.services.groups.entries())
+      check(group, ["services", "groups", index]);
+    for (const [name, settings] of Object.entries(config.services.byName))
+      check(settings, ["services", "byName", name]);
   })
   .describe("Configuration of the selfheal controller (selfheal run --config selfheal.yaml).");
 

@@ -2,8 +2,10 @@ import { alertmanagerSilenceHook } from "@selfheal/adapter-prometheus";
 import {
   type ControllerHook,
   type ControllerSettings,
+  type Incident,
   jsonLogger,
   type Logger,
+  type Policy,
   type Store,
 } from "@selfheal/core";
 import type { GitWorkspace } from "@selfheal/gitops";
@@ -15,6 +17,12 @@ import { wireGuardrails } from "./wire-guardrails.js";
 import { wireNotifiers } from "./wire-notifiers.js";
 import { wirePolicy } from "./wire-policy.js";
 import { wireGitopsRemediator, wireWorkspace } from "./wire-remediate.js";
+import {
+  hasServiceSettings,
+  observeAwareNotifiers,
+  resolveService,
+  wireServiceRouting,
+} from "./wire-services.js";
 import { wireSources } from "./wire-sources.js";
 import { wireStore } from "./wire-store.js";
 import { type WiredTelemetry, wireTelemetry } from "./wire-telemetry.js";
@@ -63,6 +71,43 @@ function wireHooks(config: SelfhealConfig["hooks"]): ControllerHook[] {
   ];
 }
 
+function hasServicePolicies(config: SelfhealConfig): boolean {
+  const services = config.services;
+  return [services.defaults, ...services.groups, ...Object.values(services.byName)].some(
+    (layer) => layer.policy !== undefined,
+  );
+}
+
+/** The built-in policy with each service's own settings (services.*.policy), built once per set. */
+function perServicePolicy(config: SelfhealConfig, main: Policy): Policy {
+  const built = new Map<string, Policy>();
+  return {
+    name: main.name,
+    decide: (input, options) => {
+      const settings = resolveService(config, input.service, input.alert.labels).policy;
+      if (settings === undefined) return main.decide(input, options);
+      const key = JSON.stringify(settings);
+      let policy = built.get(key);
+      if (policy === undefined) {
+        policy = wirePolicy({ ...config.policy, builtin: settings }).policy;
+        built.set(key, policy);
+      }
+      return policy.decide(input, options);
+    },
+  };
+}
+
+/** Dry run per incident: services in observe mode plan and record, and change nothing. */
+function observeMode(config: SelfhealConfig): (incident: Incident) => string | false {
+  const always = config.guardrails.dryRun === true;
+  return (incident) =>
+    always
+      ? "dry run: planned, not carried out"
+      : resolveService(config, incident.service, incident.labels).mode === "observe"
+        ? `observe mode (${incident.service}): planned, not carried out`
+        : false;
+}
+
 /** Build every adapter of `config` with its factory, ready for `createController`. */
 export async function wireController(config: SelfhealConfig, options: WireOptions): Promise<WiredController> {
   const sideEffects = options.sideEffects ?? true;
@@ -71,25 +116,50 @@ export async function wireController(config: SelfhealConfig, options: WireOption
   const workspace =
     gitops === undefined ? undefined : wireWorkspace(gitops, options.baseDir, options.workspaceDir);
   const verify = sideEffects ? await wireVerifiers(config, options.baseDir) : { verifiers: [] };
-  const { policy, close: closePolicy } = wirePolicy(config.policy);
+  const wiredPolicy = wirePolicy(config.policy);
+  const closePolicy = wiredPolicy.close;
+  const policy = hasServicePolicies(config)
+    ? perServicePolicy(config, wiredPolicy.policy)
+    : wiredPolicy.policy;
+  const routed =
+    gitops === undefined || workspace === undefined || !hasServiceSettings(config)
+      ? undefined
+      : wireServiceRouting(
+          config,
+          definedOnly({
+            baseDir: options.baseDir,
+            workspaceDir: options.workspaceDir,
+            mainWorkspace: workspace,
+            afterLanding: verify.afterLanding,
+          }),
+        );
   const remediator =
     gitops === undefined || workspace === undefined
       ? undefined
-      : wireGitopsRemediator(gitops, workspace, verify.afterLanding);
+      : (routed?.remediator ?? wireGitopsRemediator(gitops, workspace, verify.afterLanding));
+  const notifiers = sideEffects ? wireNotifiers(config.notify) : [];
   const telemetry = sideEffects ? await wireTelemetry(config.telemetry) : undefined;
   const controller = config.controller;
   const settings: ControllerSettings = definedOnly({
     sources: wireSources(config.sources),
     enrich: [
-      ...wireEnrichers(config, workspace),
+      ...(routed === undefined
+        ? wireEnrichers(config, workspace)
+        : wireEnrichers(config, undefined).concat(routed.enricher === undefined ? [] : [routed.enricher])),
       ...(verify.argocdEnricher === undefined ? [] : [verify.argocdEnricher]),
     ],
     policy,
     remediate: remediator,
     verify: verify.verifiers,
-    notify: sideEffects ? wireNotifiers(config.notify) : [],
+    notify: routed === undefined ? notifiers : observeAwareNotifiers(config, notifiers),
     hooks: sideEffects ? wireHooks(config.hooks) : [],
-    guardrails: wireGuardrails(config.guardrails, options.baseDir, definedOnly({ dryRun: options.dryRun })),
+    guardrails: wireGuardrails(
+      config.guardrails,
+      options.baseDir,
+      definedOnly({
+        dryRun: options.dryRun ?? (hasServiceSettings(config) ? observeMode(config) : undefined),
+      }),
+    ),
     store: options.store ?? wireStore(config.store, options.baseDir),
     policyTimeout: config.policy.timeout,
     logger,

@@ -7,7 +7,7 @@ import { definedOnly } from "./defined-only.js";
 export function wireGuardrails(
   config: SelfhealConfig["guardrails"],
   baseDir: string,
-  overrides: { readonly dryRun?: boolean } = {},
+  overrides: { readonly dryRun?: GuardrailSettings["dryRun"] } = {},
 ): GuardrailSettings {
   const { killSwitchFile, freezeWindows, circuitBreaker, replicaCap, dryRun, ...rest } = config;
   return definedOnly({

@@ -11,6 +11,7 @@ import { prometheusRecovery } from "@selfheal/adapter-prometheus";
 import { BadInputError, type Enricher, type Incident, toMs, type Verifier } from "@selfheal/core";
 import type { SelfhealConfig } from "../config/selfheal-config.js";
 import { definedOnly } from "./defined-only.js";
+import { hasServiceSettings, resolveService } from "./wire-services.js";
 
 /** The verifiers of `verify`, and the Argo CD refresh hook for after a push. */
 export interface WiredVerifiers {
@@ -36,7 +37,14 @@ export async function wireVerifiers(config: SelfhealConfig, baseDir: string): Pr
   let refresher: ArgocdRefresher | undefined;
   let argocdEnricher: Enricher | undefined;
   const argocd = config.verify.argocd;
-  const app = appTemplate(argocd?.app ?? "{service}");
+  const configured = argocd?.app ?? "{service}";
+  // A service may name its own application (services.*.argocdApp).
+  const app = hasServiceSettings(config)
+    ? (incident: Incident) =>
+        appTemplate(resolveService(config, incident.service, incident.labels).argocdApp ?? configured)(
+          incident,
+        )
+    : appTemplate(configured);
   if (argocd !== undefined) {
     const ca =
       argocd.ca === undefined

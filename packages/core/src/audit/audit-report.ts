@@ -36,8 +36,15 @@ export interface AuditIncident {
   readonly reason?: string;
   /** Signal → decision → change → sync → verification, as far as it got. */
   readonly chain: readonly ChainStep[];
-  /** Time to recovery: from the first alert's start to the verified fix. Only for resolved incidents. */
+  /**
+   * Time to recovery: from when the controller first received the alert (the incident opened)
+   * to the verified fix. Only for resolved incidents. Measured from receipt, not from the
+   * alert's `startsAt`: a replayed or late payload would otherwise count days the controller
+   * never knew about.
+   */
   readonly mttrMs?: number;
+  /** How old the alert was when the controller first received it (`startsAt` → opened). */
+  readonly alertAgeMs: number;
   /** The change request, when one was opened. */
   readonly changeRequest?: string;
   /**
@@ -174,7 +181,8 @@ function auditIncident(incident: Incident, events: readonly AuditEvent[]): Audit
   const reason = incident.closeReason ?? incident.suppression?.detail ?? incident.decision?.reason;
   const recovered = outcome === "resolved" ? (incident.closedAt ?? lastAt(events)) : undefined;
   const mttrMs =
-    recovered === undefined ? undefined : Math.max(0, Date.parse(recovered) - Date.parse(incident.startsAt));
+    recovered === undefined ? undefined : Math.max(0, Date.parse(recovered) - Date.parse(incident.openedAt));
+  const alertAgeMs = Math.max(0, Date.parse(incident.openedAt) - Date.parse(incident.startsAt));
   return {
     id: incident.id,
     service: incident.service,
@@ -187,6 +195,7 @@ function auditIncident(incident: Incident, events: readonly AuditEvent[]): Audit
     ...(reason === undefined ? {} : { reason }),
     chain: auditChain(incident, events),
     ...(mttrMs === undefined ? {} : { mttrMs }),
+    alertAgeMs,
     ...(incident.result?.changeRequest === undefined
       ? {}
       : { changeRequest: incident.result.changeRequest.url }),

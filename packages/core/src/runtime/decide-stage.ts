@@ -4,7 +4,7 @@ import type { Incident } from "../spec/incident.js";
 import { planContradiction } from "../spec/remediation.js";
 import { sleep, withTimeout } from "../util/async.js";
 import { incidentEvent, type RuntimeContext, toJson } from "./context.js";
-import { baseDecisionInput, enrich } from "./decision-input.js";
+import { baseDecisionInput, enrich, explainUnknowns } from "./decision-input.js";
 import { dependencyFailures, retryDecision } from "./decision-retry.js";
 import { followUpDecision } from "./follow-ups.js";
 import { idempotencyKeyFor } from "./ids.js";
@@ -107,12 +107,16 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     const retried = await retryDecision(context, incident, { failures, events });
     if (retried !== undefined) return retried;
   }
+  const explained =
+    outcome.decision.action === "none" && outcome.decision.escalate
+      ? { ...outcome.decision, reason: explainUnknowns(outcome.decision.reason, enriched.runs) }
+      : outcome.decision;
   const decision =
     failures.length === 0
-      ? outcome.decision
+      ? explained
       : {
-          ...outcome.decision,
-          reason: `${outcome.decision.reason} (decided while ${failures.map((failure) => failure.cause).join("; ")}${
+          ...explained,
+          reason: `${explained.reason} (decided while ${failures.map((failure) => failure.cause).join("; ")}${
             incident.decisionRetry === undefined
               ? ""
               : `; after ${incident.decisionRetry.attempt + 1} attempts`
@@ -160,10 +164,12 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     plan = await withTimeout(
       `${remediator.name}.plan`,
       remediator.timeoutMs ?? 300_000,
+      // The decision as recorded (with the policy that made it and when), so a change request can
+      // name the policy and a commit can carry the decision's identity.
       (signal) =>
         remediator.plan({
           incident,
-          decision,
+          decision: decided,
           idempotencyKey,
           input: enriched.input,
           redactor: context.redactor,
@@ -217,21 +223,15 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
   return withGuardrailClaim(context, async () => {
     const verdict = await check();
     if (!verdict.allowed) return suppress(context, incident, decided, verdict, events, plan);
-    if (context.guardrails.dryRun) {
+    const dryRun = context.guardrails.dryRunOf(incident);
+    if (dryRun !== undefined) {
       events.push(
         incidentEvent(context, incident, "remediation.planned", `dry run: ${plan.summary}`, {
           ...fields,
           dryRun: true,
         }),
       );
-      return suppress(
-        context,
-        incident,
-        decided,
-        { reason: "dry_run", detail: "dry run: planned, not carried out" },
-        events,
-        plan,
-      );
+      return suppress(context, incident, decided, { reason: "dry_run", detail: dryRun }, events, plan);
     }
     return commit(context, incident, (fresh) => {
       if (fresh.resolvedAt !== undefined) {

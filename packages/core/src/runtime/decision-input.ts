@@ -13,6 +13,8 @@ export interface EnricherRun {
   readonly detail: string;
   readonly warnings: readonly string[];
   readonly failures: readonly string[];
+  /** Why values it reads are unknown, by name (its `unknown`). */
+  readonly unknown?: Readonly<Record<string, string>>;
 }
 
 /** What enriching an incident found, and what went wrong on the way. */
@@ -143,6 +145,7 @@ export async function enrich(options: {
       detail: failures.length === 0 ? "ok" : failures.join("; "),
       warnings: found.warnings ?? [],
       failures,
+      ...(found.unknown === undefined ? {} : { unknown: found.unknown }),
     });
     if (found.stale !== undefined)
       return { input, stale: { enricher: enricher.name, reason: found.stale.reason }, runs };
@@ -165,7 +168,28 @@ function merge(input: DecisionInput, name: string, found: Enrichment): unknown {
     };
   }
   if (found.current_replicas !== undefined) out.current_replicas = found.current_replicas;
-  if (found.max_replicas !== undefined) out.max_replicas = found.max_replicas;
+  // A cap only ever lowers: the configured cap (in the base input) and an HPA's maxReplicas
+  // both bound a scale-up, so the lowest wins whichever enricher reports it.
+  if (found.max_replicas !== undefined)
+    out.max_replicas =
+      input.max_replicas === undefined
+        ? found.max_replicas
+        : Math.min(input.max_replicas, found.max_replicas);
   if (found.facts !== undefined) out.facts = { ...input.facts, [name]: found.facts } satisfies JsonObject;
   return out;
+}
+
+/**
+ * `reason` with the causes enrichers gave for the unknown values it names: an escalation that says
+ * "metrics unknown: restart_count" also says why (`the query needs labels.namespace, …`).
+ */
+export function explainUnknowns(reason: string, runs: readonly EnricherRun[]): string {
+  const causes: string[] = [];
+  for (const run of runs) {
+    for (const [name, cause] of Object.entries(run.unknown ?? {})) {
+      if (new RegExp(`\\b${name.replace(/[^A-Za-z0-9_]/g, "")}\\b`).test(reason))
+        causes.push(`${name}: ${cause}`);
+    }
+  }
+  return causes.length === 0 ? reason : `${reason} (${causes.join("; ")})`;
 }

@@ -77,10 +77,11 @@ export interface GuardrailSettings {
     | { readonly default?: number; readonly services?: Readonly<Record<string, number>> };
   /**
    * Plan every action and record the plan, but carry out none: zero writes anywhere but the
-   * audit trail.
+   * audit trail. A function decides per incident (a service adopted in observe mode): it returns
+   * why the incident runs dry (recorded as the suppression's detail), or `false`.
    * @default false
    */
-  readonly dryRun?: boolean;
+  readonly dryRun?: boolean | ((incident: Incident) => string | false);
 }
 
 /** The circuit breaker of one service. */
@@ -105,7 +106,10 @@ const dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 
 /** The guardrails of one controller, with settings resolved. */
 export interface Guardrails {
+  /** Whether every incident runs dry (`dryRun: true`). */
   readonly dryRun: boolean;
+  /** Why `incident` runs dry (plans only), or `undefined` when it may act. */
+  dryRunOf(incident: Incident): string | undefined;
   /** The replica cap of a service, if one is set. */
   replicaCap(service: string): number | undefined;
   /** Whether the kill switch is on now, and why. */
@@ -267,8 +271,14 @@ export function createGuardrails(
     return { open: true, failures, announced, detail };
   };
 
+  const dryRun = settings.dryRun ?? false;
   return {
-    dryRun: settings.dryRun ?? false,
+    dryRun: dryRun === true,
+    dryRunOf: (incident) => {
+      if (typeof dryRun === "boolean") return dryRun ? "dry run: planned, not carried out" : undefined;
+      const reason = dryRun(incident);
+      return reason === false ? undefined : reason;
+    },
     replicaCap,
     killSwitch,
     circuit,

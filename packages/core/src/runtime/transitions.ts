@@ -19,6 +19,38 @@ function isConflict(error: unknown): boolean {
   );
 }
 
+/** The stage each event that ends one is logged under: one info line per stage, once recorded. */
+const stageOf: Partial<Record<AuditEvent["type"], string>> = {
+  "decision.made": "decision",
+  "decision.failed": "decision",
+  "remediation.planned": "plan",
+  "remediation.started": "act",
+  "remediation.completed": "change",
+  "remediation.failed": "change",
+  "merge.completed": "merge",
+  "verification.passed": "verification",
+  "verification.failed": "verification",
+};
+
+/**
+ * One info line per stage the written events record (the decision, the change with its commit,
+ * push and change request, the merge, each verification such as Argo CD's sync),
+ * each naming the incident: logged after the write, so a log line never tells of something
+ * the audit trail does not hold.
+ */
+function logStages(context: RuntimeContext, incidentId: string, events: readonly AuditEvent[]): void {
+  for (const event of events) {
+    const stage = stageOf[event.type];
+    if (stage === undefined) continue;
+    context.logger.info(`incident ${incidentId} ${stage}: ${event.message}`, {
+      incidentId,
+      stage,
+      event: event.type,
+      ...(event.action === undefined ? {} : { action: event.action }),
+    });
+  }
+}
+
 /**
  * Write a change with compare-and-set. When the incident changed meanwhile (a signal folded in),
  * the change is worked out again from the fresh copy, so a resolved signal that arrived during
@@ -30,7 +62,7 @@ export async function commit(context: RuntimeContext, current: Incident, change:
   for (let attempt = 0; ; attempt++) {
     const { incident, events } = change(base);
     try {
-      return await context.store.updateIncident(
+      const written = await context.store.updateIncident(
         { ...incident, updatedAt: context.now().toISOString() },
         {
           expectedRevision: base.revision,
@@ -38,6 +70,8 @@ export async function commit(context: RuntimeContext, current: Incident, change:
           ...fenceOf(context, base.id),
         },
       );
+      logStages(context, written.id, events);
+      return written;
     } catch (error) {
       if (!isConflict(error) || attempt >= 20) throw error;
       const fresh = await context.store.getIncident(base.id);
@@ -115,7 +149,8 @@ function observeClosed(context: RuntimeContext, incident: Incident, closing: Clo
   const { instruments } = context;
   const mttrSeconds =
     incident.state === "resolved" && incident.closedAt !== undefined
-      ? (Date.parse(incident.closedAt) - Date.parse(incident.startsAt)) / 1000
+      ? // From when the controller first received the alert, as the audit report measures it.
+        (Date.parse(incident.closedAt) - Date.parse(incident.openedAt)) / 1000
       : undefined;
   instruments.incidentClosed(incident.state, mttrSeconds);
   if (closing.suppression !== undefined) instruments.suppressed(closing.suppression.reason);

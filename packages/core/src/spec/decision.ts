@@ -45,6 +45,17 @@ export const DeploymentFacts = z.object({
   previous_image: z.string().nullable().optional(),
   /** Replicas the repository asks for. */
   replicas: z.number().int().nonnegative().optional(),
+  /**
+   * The HorizontalPodAutoscaler that owns the replicas, when one targets the workload: a
+   * scale-up raises its `min_replicas`, never above its `max_replicas`.
+   */
+  hpa: z
+    .object({
+      name: z.string(),
+      min_replicas: z.number().int().nonnegative(),
+      max_replicas: z.number().int().positive(),
+    })
+    .optional(),
   /** Versions that must not be deployed again (anti-flapping quarantine). */
   quarantined: z.array(z.string()).optional(),
 });

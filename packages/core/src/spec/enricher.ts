@@ -6,9 +6,12 @@ import type { Incident } from "./incident.js";
 export interface Enrichment {
   /** Metric values; merged key by key. Leave a metric out when it could not be read. */
   readonly metrics?: DecisionMetrics;
-  /** Replicas running now. */
+  /** Replicas the service runs with now (what a scale-up starts from). */
   readonly current_replicas?: number;
-  /** Replica cap for this service. */
+  /**
+   * Replica cap for this service. Merged as a bound: the input keeps the lowest of this and
+   * what it already has (the configured cap), never a higher one.
+   */
   readonly max_replicas?: number;
   /** Deployment facts; merged key by key. */
   readonly deployment?: DeploymentFacts;
@@ -19,6 +22,13 @@ export interface Enrichment {
    * as stale and nothing is done. A webhook is a trigger to look, not a command.
    */
   readonly stale?: { readonly reason: string };
+  /**
+   * Why a value this enricher reads is unknown, by the name the policy knows it by
+   * (`restart_count` → `the query needs labels.namespace, which the alert does not have`). A
+   * decision that escalates because of an unknown value names it in its reason; the controller
+   * adds these causes to that reason, so the reader learns what to fix, not only what is missing.
+   */
+  readonly unknown?: Readonly<Record<string, string>>;
   /** Problems met on the way (a query that returned nothing usable); recorded in the audit trail. */
   readonly warnings?: readonly string[];
   /**

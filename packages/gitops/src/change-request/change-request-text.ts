@@ -34,8 +34,8 @@ export interface ChangeRequestKillSwitch {
 export interface ChangeRequestTextOptions {
   /** The incident the change is for. */
   readonly incident: Incident;
-  /** The decision, with the name of the policy that made it when known. */
-  readonly decision: Decision & { readonly policy?: string };
+  /** The decision, with the policy that made it and when, as the controller records it. */
+  readonly decision: Decision & { readonly policy?: string; readonly decidedAt?: string };
   /** The plan the change request carries out. */
   readonly plan: RemediationPlan;
   /** The facts the policy saw; its metrics fill the "Evidence" table when `evidence` is absent. */
@@ -99,7 +99,14 @@ export function changeRequestText(raw: ChangeRequestTextOptions): ChangeRequestT
     "Selfheal-Action": plan.action,
     "Alert-Fingerprint": incident.fingerprint,
   };
-  if (decision.decision_id !== undefined) trailers["Selfheal-Decision"] = decision.decision_id;
+  // The policy engine's id when it has one (OPA), else the policy and the time it decided: every
+  // commit names the decision it carries out.
+  const decisionId =
+    decision.decision_id ??
+    (decision.policy === undefined
+      ? undefined
+      : `${decision.policy}@${decision.decidedAt ?? incident.openedAt}`);
+  if (decisionId !== undefined) trailers["Selfheal-Decision"] = decisionId;
   return {
     title: title(plan.action, plan.service, incident.alertname),
     body: redactor.redact(`${sections.join("\n\n")}\n`),

@@ -17,8 +17,9 @@ import { fillServicePath } from "../locate/service-path.js";
 import { ManifestError } from "../manifest/manifest-error.js";
 import { setReplicas } from "../manifest/set-replicas.js";
 import { setYamlPath } from "../manifest/set-yaml-path.js";
-import { type ImageTarget, versionAccess } from "./image-target.js";
+import { type ImageTarget, type VersionAccess, versionAccess } from "./image-target.js";
 import { quarantineFileChange, readQuarantine } from "./quarantine-file.js";
+import { replicaSource } from "./replica-source.js";
 import { findRollbackTarget } from "./rollback-target.js";
 import { resolveScale } from "./scale-change.js";
 
@@ -68,7 +69,8 @@ export type ChangeParams =
   | {
       readonly action: "scale_up" | "scale_down";
       readonly file: string;
-      readonly field: "spec.replicas" | "spec.minReplicas";
+      /** Dotted path of the count: `spec.replicas`, an HPA's `spec.minReplicas`, a Helm value. */
+      readonly field: string;
       readonly from: number;
       readonly to: number;
       /** A time-boxed scale-up: revert after this many milliseconds if the symptom is gone. */
@@ -104,12 +106,12 @@ async function changeParams(
       escalate: true,
     });
   if (decision.action === "rollback") {
-    const access = versionAccess(settings.image, incident.service, location);
+    const access = accessOf(settings.image, incident, location);
     const text = await workspace.readFile(head, access.file);
     if (text === undefined)
       throw fail(`no file ${access.file} at ${head.slice(0, 12)} (${access.description})`);
     const current = access.read(text);
-    if (current === undefined) throw fail(`cannot read the ${access.description}`);
+    if (current === undefined) throw fail(`cannot read the ${access.description}: ${access.explain(text)}`);
     const quarantined = await quarantinedVersions(options);
     const explicit = decision.params.image ?? decision.params.version;
     if (explicit !== undefined) {
@@ -128,10 +130,17 @@ async function changeParams(
     return { action: "rollback", file: access.file, from: current, to: found.target.version };
   }
   if (decision.action === "scale_up" || decision.action === "scale_down") {
+    const source = await replicaSource({
+      workspace,
+      head,
+      image: settings.image,
+      service: incident.service,
+      location,
+    });
     return resolveScale({
       action: decision.action,
       params: decision.params,
-      location,
+      source,
       maxReplicas: settings.maxReplicas,
       inputMax: options.input?.max_replicas,
       fail,
@@ -169,7 +178,7 @@ export async function changeFiles(options: {
     if (params.action === "rollback") {
       const location =
         options.location ?? (await locate({ workspace, head, incident, settings, signal: options.signal }));
-      const access = versionAccess(settings.image, incident.service, location);
+      const access = accessOf(settings.image, incident, location);
       const edit = access.write(before, params.to);
       if (edit.changed) {
         changes.push({
@@ -242,6 +251,23 @@ export function unifiedDiff(change: FileChange): string {
 /** The change parameters as JSON for the plan. */
 export function paramsJson(params: ChangeParams): JsonObject {
   return { ...params };
+}
+
+/** The {@link versionAccess} of the service, its container choice failing as a remediation error. */
+export function accessOf(image: ImageTarget, incident: Incident, location: WorkloadLocation): VersionAccess {
+  try {
+    return versionAccess(image, incident.service, location);
+  } catch (error) {
+    if (error instanceof LocateError) {
+      throw new RemediationError(`${incident.service}: ${error.message}`, {
+        adapter,
+        incidentId: incident.id,
+        escalate: true,
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }
 
 export async function locate(options: {

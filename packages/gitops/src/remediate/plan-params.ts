@@ -47,7 +47,8 @@ export function planParams(plan: RemediationPlan): ChangeParams {
   if (
     (params.action === "scale_up" || params.action === "scale_down") &&
     typeof params.file === "string" &&
-    (params.field === "spec.replicas" || params.field === "spec.minReplicas") &&
+    typeof params.field === "string" &&
+    params.field !== "" &&
     typeof params.from === "number" &&
     typeof params.to === "number"
   ) {

@@ -38,6 +38,14 @@ export async function findRollbackTarget(options: {
   for await (const { commit, content } of history) {
     const version = options.access.read(content);
     if (version === undefined || version === options.current) continue;
+    if (!options.access.compatible(options.current, version)) {
+      skipped.push({
+        version,
+        commit,
+        reason: "written differently from the current version (tag or digest)",
+      });
+      continue;
+    }
     if (quarantined.has(version)) {
       skipped.push({ version, commit, reason: "quarantined" });
       continue;

@@ -1,58 +1,54 @@
 import { type JsonObject, toMs } from "@selfheal/core";
-import type { WorkloadLocation } from "../locate/locate-workload.js";
 import type { ChangeParams } from "./plan-change.js";
+import type { ReplicaSource } from "./replica-source.js";
 
 /**
  * The parameters of a scale change: `params.replicas`, or the current count moved by
- * `params.by` (default 1). Where an HPA targets the workload its `minReplicas` is the field (a
- * count in git fights an HPA), bounded by its `maxReplicas`; otherwise `spec.replicas`, bounded
- * by the configured cap and the input's `max_replicas`. A scale-up may carry `params.ttl`.
+ * `params.by` (default 1), written where {@link replicaSource} says the count lives (an HPA's
+ * `minReplicas`, a Helm value or `spec.replicas`). The target is bounded by the lowest of the
+ * HPA's `maxReplicas`, the configured cap and the input's `max_replicas`. A scale-up may carry
+ * `params.ttl`.
  */
 export function resolveScale(options: {
   readonly action: "scale_up" | "scale_down";
   readonly params: JsonObject;
-  readonly location: WorkloadLocation;
+  readonly source: ReplicaSource;
   readonly maxReplicas: number | undefined;
   readonly inputMax: number | undefined;
   readonly fail: (message: string) => Error;
 }): ChangeParams {
+  const { source } = options;
   const up = options.action === "scale_up";
   const step = numberParam(options.params.by, 1);
   const wanted = options.params.replicas;
   const ttlMs = up ? ttlParam(options.params.ttl, options.fail) : undefined;
-  const extra = ttlMs === undefined ? {} : { ttlMs };
-  const target = (from: number) => (typeof wanted === "number" ? wanted : up ? from + step : from - step);
-  if (options.location.hpa !== undefined) {
-    const from = options.location.hpa.minReplicas ?? 1;
-    const to = target(from);
-    const cap = Math.min(options.location.hpa.maxReplicas, options.maxReplicas ?? Number.POSITIVE_INFINITY);
-    checkReplicas(
-      up,
-      to,
-      from,
-      cap,
-      `HPA ${options.location.hpa.name} (maxReplicas ${options.location.hpa.maxReplicas})`,
-      options.fail,
-    );
-    return {
-      action: options.action,
-      file: options.location.hpa.path,
-      field: "spec.minReplicas",
-      from,
-      to,
-      ...extra,
-    };
-  }
-  if (options.location.replicas === undefined)
-    throw options.fail(`spec.replicas is not written in ${options.location.path}: nothing to change`);
-  const from = options.location.replicas;
-  const to = target(from);
-  const cap = Math.min(
-    options.maxReplicas ?? Number.POSITIVE_INFINITY,
-    options.inputMax ?? Number.POSITIVE_INFINITY,
+  if (source.value === undefined)
+    throw options.fail(`${source.field} is not written in ${source.file}: nothing to change`);
+  const from = source.value;
+  const to = typeof wanted === "number" ? wanted : up ? from + step : from - step;
+  const bounds = [
+    source.hpa === undefined
+      ? undefined
+      : {
+          cap: source.hpa.maxReplicas,
+          name: `HPA ${source.hpa.name} (maxReplicas ${source.hpa.maxReplicas})`,
+        },
+    options.maxReplicas === undefined ? undefined : { cap: options.maxReplicas, name: "the replica cap" },
+    options.inputMax === undefined ? undefined : { cap: options.inputMax, name: "the input's max_replicas" },
+  ].filter((bound) => bound !== undefined);
+  const lowest = bounds.reduce<(typeof bounds)[number] | undefined>(
+    (low, bound) => (low === undefined || bound.cap < low.cap ? bound : low),
+    undefined,
   );
-  checkReplicas(up, to, from, cap, "the replica cap", options.fail);
-  return { action: options.action, file: options.location.path, field: "spec.replicas", from, to, ...extra };
+  checkReplicas(up, to, from, lowest?.cap ?? Number.POSITIVE_INFINITY, lowest?.name ?? "", options.fail);
+  return {
+    action: options.action,
+    file: source.file,
+    field: source.field,
+    from,
+    to,
+    ...(ttlMs === undefined ? {} : { ttlMs }),
+  };
 }
 
 function numberParam(value: unknown, fallback: number): number {
