@@ -6,13 +6,18 @@
 import { type OpaPolicy, opaPolicy } from "@selfheal/adapter-opa";
 import { opaGate, shippedPolicyFile, startOpa } from "@selfheal/adapter-opa/testing";
 import { firingPayload } from "@selfheal/adapter-prometheus";
-import { binaryAvailable, freePort } from "@selfheal/adapter-prometheus/testing";
+import {
+  alertmanagerBinary,
+  binaryAvailable,
+  freePort,
+  prometheusBinary,
+} from "@selfheal/adapter-prometheus/testing";
 import type { AuditEvent, Policy } from "@selfheal/core";
 import { runGit } from "@selfheal/gitops/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ClosedLoop, type ClosedLoopSettings, startClosedLoop, timeline } from "../src/loop/index.js";
 
-const binaries = ["/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"];
+const binaries = [prometheusBinary(), alertmanagerBinary()];
 const missing = (await Promise.all(binaries.map(binaryAvailable))).includes(false);
 // On CI a missing binary must fail the run (startPrometheus throws), never skip it.
 const skip = missing && process.env.CI !== "true";

@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { opaGate } from "@selfheal/adapter-opa/testing";
-import { binaryAvailable } from "@selfheal/adapter-prometheus/testing";
+import { alertmanagerBinary, binaryAvailable, prometheusBinary } from "@selfheal/adapter-prometheus/testing";
 import { describe, expect, it } from "vitest";
 
 // `pnpm test` builds before it runs the tests, so the demo is run as users run it: `node dist/demo.js`.
 const demo = fileURLToPath(new URL("../dist/demo.js", import.meta.url));
-const binaries = ["/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"];
+const binaries = [prometheusBinary(), alertmanagerBinary()];
 const installed = (await Promise.all(binaries.map(binaryAvailable))).every(Boolean);
 const opa = await opaGate();
 

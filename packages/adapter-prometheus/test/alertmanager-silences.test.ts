@@ -2,11 +2,16 @@ import { BadInputError, createController, memoryStore, silentLogger } from "@sel
 import { makeIncident, makeSignal, recordingRemediator, staticPolicy } from "@selfheal/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { alertmanagerSilenceHook, alertmanagerSilences } from "../src/index.js";
-import { binaryAvailable, type RunningServer, startAlertmanager } from "../src/testing/index.js";
+import {
+  alertmanagerBinary,
+  binaryAvailable,
+  type RunningServer,
+  startAlertmanager,
+} from "../src/testing/index.js";
 import { alertmanagerSpecChecker, recordingDispatcher } from "./spec-check.js";
 
 // Outside CI a machine without Alertmanager skips; in CI the missing binary fails the run.
-const skip = !(await binaryAvailable("/usr/bin/prometheus-alertmanager")) && process.env.CI !== "true";
+const skip = !(await binaryAvailable(alertmanagerBinary())) && process.env.CI !== "true";
 
 const signal = () => AbortSignal.timeout(10_000);
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prometheusMetrics } from "../src/index.js";
 import {
   binaryAvailable,
+  prometheusBinary,
   type RunningServer,
   startMetricsTarget,
   startPrometheus,
@@ -11,7 +12,7 @@ import {
 
 // The default queries against the label sets kube-state-metrics and cAdvisor really have
 // (namespace, pod, container; no service label), with alerts that carry no namespace label.
-const skip = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";
+const skip = !(await binaryAvailable(prometheusBinary())) && process.env.CI !== "true";
 const signal = () => AbortSignal.timeout(20_000);
 
 function alert(service: string, alertname: string, labels: Record<string, string> = {}): Incident {

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type PrometheusMetricsSettings, prometheusMetrics, prometheusRecovery } from "../src/index.js";
 import {
   binaryAvailable,
+  prometheusBinary,
   type RunningServer,
   startMetricsTarget,
   startPrometheus,
@@ -16,7 +17,7 @@ import {
 import { prometheusSpecChecker, recordingDispatcher } from "./spec-check.js";
 
 // Outside CI a machine without Prometheus skips; in CI the missing binary fails the run.
-const skip = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";
+const skip = !(await binaryAvailable(prometheusBinary())) && process.env.CI !== "true";
 
 const signal = () => AbortSignal.timeout(20_000);
 const serviceErrorsRule = 'sum by (service) (rate(http_requests_total{status=~"5.."}[5s])) > 0';

@@ -5,10 +5,16 @@ import { type Controller, createController, memoryStore, silentLogger } from "@s
 import { recordingRemediator, staticPolicy } from "@selfheal/core/testing";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { alertmanagerWebhook } from "../src/index.js";
-import { binaryAvailable, freePort, type RunningServer, startAlertmanager } from "../src/testing/index.js";
+import {
+  alertmanagerBinary,
+  binaryAvailable,
+  freePort,
+  type RunningServer,
+  startAlertmanager,
+} from "../src/testing/index.js";
 
 // Outside CI a machine without Alertmanager skips; in CI the missing binary fails the run.
-const skip = !(await binaryAvailable("/usr/bin/prometheus-alertmanager")) && process.env.CI !== "true";
+const skip = !(await binaryAvailable(alertmanagerBinary())) && process.env.CI !== "true";
 
 /** The sum of a counter in Alertmanager's own /metrics, over the series with `integration="webhook"`. */
 async function webhookCounter(alertmanager: RunningServer, name: string): Promise<number> {

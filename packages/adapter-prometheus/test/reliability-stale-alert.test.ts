@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { alertmanagerWebhook, firingPayload, prometheusMetrics } from "../src/index.js";
 import {
   binaryAvailable,
+  prometheusBinary,
   type RunningServer,
   startMetricsTarget,
   startPrometheus,
 } from "../src/testing/index.js";
 
 // Outside CI a machine without Prometheus skips; in CI the missing binary fails the run.
-const skip = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";
+const skip = !(await binaryAvailable(prometheusBinary())) && process.env.CI !== "true";
 const window = "5s";
 
 describe.skipIf(skip)("a stale alert against a real Prometheus", () => {

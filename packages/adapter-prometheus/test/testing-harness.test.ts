@@ -3,17 +3,17 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import {
+  alertmanagerBinary,
   BinaryMissingError,
   binaryAvailable,
+  prometheusBinary,
   startAlertmanager,
   startPrometheus,
 } from "../src/testing/index.js";
 
 const skip =
-  !(
-    (await binaryAvailable("/usr/bin/prometheus")) &&
-    (await binaryAvailable("/usr/bin/prometheus-alertmanager"))
-  ) && process.env.CI !== "true";
+  !((await binaryAvailable(prometheusBinary())) && (await binaryAvailable(alertmanagerBinary()))) &&
+  process.env.CI !== "true";
 
 describe("test harness", () => {
   it("says clearly when a binary is missing", async () => {

@@ -8,9 +8,14 @@ import {
 import { staticPolicy } from "@selfheal/core/testing";
 import { afterEach, expect, it } from "vitest";
 import { alertmanagerWebhook } from "../src/index.js";
-import { binaryAvailable, type RunningServer, startAlertmanager } from "../src/testing/index.js";
+import {
+  alertmanagerBinary,
+  binaryAvailable,
+  type RunningServer,
+  startAlertmanager,
+} from "../src/testing/index.js";
 
-const skip = !(await binaryAvailable("/usr/bin/prometheus-alertmanager"));
+const skip = !(await binaryAvailable(alertmanagerBinary()));
 
 let controller: Controller | undefined;
 let alertmanager: RunningServer | undefined;

@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { binaryAvailable, type RunningServer, startPrometheus } from "@selfheal/adapter-prometheus/testing";
+import {
+  binaryAvailable,
+  prometheusBinary,
+  type RunningServer,
+  startPrometheus,
+} from "@selfheal/adapter-prometheus/testing";
 import { type GitHttpServer, startGitHttpServer } from "@selfheal/gitops/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "./cli-harness.js";
@@ -18,7 +23,7 @@ const payloadFile = fileURLToPath(
   new URL("../../../../shared/contracts/alertmanager-webhook-example.json", import.meta.url),
 );
 // Outside CI a machine without Prometheus skips the replay; in CI the missing binary fails the run.
-const noPrometheus = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";
+const noPrometheus = !(await binaryAvailable(prometheusBinary())) && process.env.CI !== "true";
 
 /** Run the built `selfheal` as a child process. */
 async function selfheal(args: readonly string[], cwd: string) {

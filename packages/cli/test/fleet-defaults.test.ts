@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import {
   binaryAvailable,
   type MetricsTarget,
+  prometheusBinary,
   type RunningServer,
   startMetricsTarget,
   startPrometheus,
@@ -18,7 +19,7 @@ import { runInProcess } from "./cli-harness.js";
 // series (no namespace label on the alerts), a config repo whose Deployment has a sidecar and an
 // HPA, and a config that leaves every default alone but the addresses (and the query window:
 // the series here are seconds old, not the 5 minutes the default window spans).
-const noPrometheus = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";
+const noPrometheus = !(await binaryAvailable(prometheusBinary())) && process.env.CI !== "true";
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 
 const deployment = (tag: string) =>

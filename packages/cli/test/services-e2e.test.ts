@@ -6,7 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { binaryAvailable, type RunningServer, startPrometheus } from "@selfheal/adapter-prometheus/testing";
+import {
+  binaryAvailable,
+  prometheusBinary,
+  type RunningServer,
+  startPrometheus,
+} from "@selfheal/adapter-prometheus/testing";
 import { type GitHttpServer, runGit, startGitHttpServer } from "@selfheal/gitops/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "./cli-harness.js";
@@ -14,7 +19,7 @@ import { runInProcess } from "./cli-harness.js";
 // The issue's second "done when", through `selfheal run` on a real git server: two config
 // repositories, services in observe and act mode, each doing exactly what its mode says, and the
 // readiness report on the recorded history.
-const noPrometheus = !(await binaryAvailable("/usr/bin/prometheus")) && process.env.CI !== "true";
+const noPrometheus = !(await binaryAvailable(prometheusBinary())) && process.env.CI !== "true";
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 

@@ -174,3 +174,19 @@ async function terminate(
     await exited;
   }
 }
+
+/**
+ * The Prometheus binary the test helpers start: `SELFHEAL_PROMETHEUS_BINARY` when set (a current
+ * Prometheus 3.x built by `scripts/go-tools.sh`), else Debian's `/usr/bin/prometheus` (2.42).
+ */
+export function prometheusBinary(): string {
+  return process.env.SELFHEAL_PROMETHEUS_BINARY || "/usr/bin/prometheus";
+}
+
+/**
+ * The Alertmanager binary the test helpers start: `SELFHEAL_ALERTMANAGER_BINARY` when set (a
+ * current Alertmanager 0.3x), else Debian's `/usr/bin/prometheus-alertmanager` (0.25).
+ */
+export function alertmanagerBinary(): string {
+  return process.env.SELFHEAL_ALERTMANAGER_BINARY || "/usr/bin/prometheus-alertmanager";
+}

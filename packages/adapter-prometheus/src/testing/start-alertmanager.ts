@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type RunningServer, startServerProcess } from "./server-process.js";
+import { alertmanagerBinary, type RunningServer, startServerProcess } from "./server-process.js";
 
 /** Options of `startAlertmanager`. */
 export interface StartAlertmanagerOptions {
@@ -42,7 +42,7 @@ export interface StartAlertmanagerOptions {
   readonly repeatInterval?: string;
   /**
    * The Alertmanager binary.
-   * @default "/usr/bin/prometheus-alertmanager"
+   * @default `SELFHEAL_ALERTMANAGER_BINARY`, else "/usr/bin/prometheus-alertmanager"
    */
   readonly binary?: string;
   /**
@@ -66,7 +66,7 @@ export interface StartAlertmanagerOptions {
 export async function startAlertmanager(options: StartAlertmanagerOptions = {}): Promise<RunningServer> {
   return startServerProcess({
     label: "alertmanager",
-    binary: options.binary ?? "/usr/bin/prometheus-alertmanager",
+    binary: options.binary ?? alertmanagerBinary(),
     debianPackage: "prometheus-alertmanager",
     readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
     async prepare(directory) {

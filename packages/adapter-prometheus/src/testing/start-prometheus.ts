@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sleep } from "@selfheal/core";
-import { type RunningServer, startServerProcess } from "./server-process.js";
+import { prometheusBinary, type RunningServer, startServerProcess } from "./server-process.js";
 
 /** One alerting or recording rule, as in a Prometheus rule file. */
 export interface PrometheusRule {
@@ -59,7 +59,7 @@ export interface StartPrometheusOptions {
   readonly alertResendDelay?: string;
   /**
    * The Prometheus binary.
-   * @default "/usr/bin/prometheus"
+   * @default `SELFHEAL_PROMETHEUS_BINARY`, else "/usr/bin/prometheus"
    */
   readonly binary?: string;
   /**
@@ -93,7 +93,7 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const server = await startServerProcess({
     label: "prometheus",
-    binary: options.binary ?? "/usr/bin/prometheus",
+    binary: options.binary ?? prometheusBinary(),
     debianPackage: "prometheus",
     readyTimeoutMs,
     ...(options.routePrefix === undefined ? {} : { basePath: options.routePrefix }),
