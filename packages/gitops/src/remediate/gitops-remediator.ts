@@ -60,7 +60,7 @@ export function gitopsRemediator(settings: GitopsSettings): Remediator {
       plan,
       details,
       commitVia: settings.commitVia ?? "git",
-      maxAttempts: settings.maxAttempts ?? 5,
+      maxAttempts: settings.maxAttempts ?? 10,
       files: async (head) =>
         (
           await changeFiles({

@@ -51,7 +51,12 @@ export interface GitopsSettings {
   }) => Promise<void>;
   /** How often `awaitMerge` looks at the change request. @default 5000 */
   readonly mergePollMs?: number;
-  /** Attempts of a direct commit when the branch keeps moving. @default 5 */
+  /**
+   * Attempts of a direct commit when the branch keeps moving. Each round of a race onto one
+   * branch lands one writer, so N remediations of one repository at once need up to N attempts:
+   * size it above the services that may be fixed in one repository together (an alert storm).
+   * @default 10
+   */
   readonly maxAttempts?: number;
   /** How change requests say to stop automation. */
   readonly killSwitch?: ChangeRequestKillSwitch;
