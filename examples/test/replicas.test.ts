@@ -199,8 +199,10 @@ it("3 replicas get the same 200 alerts: one action per incident at most, guardra
   const keys = await commitsWithKeys(path);
   expect(keys).toHaveLength(started.length);
   expect(new Set(keys).size).toBe(keys.length);
-  const actors = new Set(started.map((event) => event.actor));
-  expect(actors.size).toBeGreaterThan(1);
+  // More than one replica worked (recorded, decided, suppressed or acted): which one wins each action is the
+  // machine's business, and on a busy machine one replica may win them all.
+  const workers = new Set((await store.listEvents()).map((event) => event.actor));
+  expect(workers.size).toBeGreaterThan(1);
 }, 150_000);
 
 it("kill -9 of the replica between push and change request: another takes over, one commit, one change request", async () => {
