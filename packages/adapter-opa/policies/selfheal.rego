@@ -1,6 +1,7 @@
 # selfheal's shipped decision policy (OPA 1.x syntax).
 #
-# Query it through the Data API: POST /v1/data/selfheal/decision with {"input": <DecisionInput>}.
+# Query it through the Data API: POST /v1/data/selfheal/decision with {"input": <DecisionInput>},
+# or several at once: POST /v1/data/selfheal/decisions with {"input": {"batch": [...]}}.
 # The input is described by @selfheal/core's JSON Schema (schema/decision-input.json); the answer
 # must parse as a Decision: {action, params, reason, escalate}.
 #
@@ -107,6 +108,12 @@ positive(value) if {
 }
 
 # --- The decision -------------------------------------------------------------------------------
+
+# Several decisions in one request (the adapter's `batch` setting): input.batch is a list of
+# DecisionInputs, and the answer lists their decisions in the same order, each exactly what
+# `decision` answers for that input alone. POST /v1/data/selfheal/decisions with
+# {"input": {"batch": [<DecisionInput>, ...]}}.
+decisions := [d | some item in input.batch; d := decision with input as item]
 
 # Fail closed should a branch below ever be undefined (an input outside the schema).
 default decision := {

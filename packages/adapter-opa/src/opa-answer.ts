@@ -46,12 +46,54 @@ export interface DecisionCall {
  * decision log.
  */
 export function decisionFrom(exchange: OpaExchange, call: DecisionCall): Decision {
-  const where = `${call.request}, ${attemptsText(exchange.attempts)}`;
+  const answer = answerFrom(exchange, call);
+  if (answer.kind === "failed") return answer.decision;
+  return asDecision(answer.result, call, answer.decisionId, where(exchange, call));
+}
+
+/**
+ * Turn what OPA answered to a batch (`{"input": {"batch": [...]}}` at the batch rule) into one
+ * decision per input, in order. Fails, throws and fails closed as {@link decisionFrom} does, for
+ * the whole batch when the answer as a whole is unusable (every input gets the same reason), and
+ * for one input when only its element is not a decision. The decision id of element `i` is OPA's
+ * id of the request followed by `#i`: the entry in OPA's decision log and the place in its input.
+ */
+export function decisionsFrom(exchange: OpaExchange, call: DecisionCall, count: number): Decision[] {
+  const answer = answerFrom(exchange, call);
+  if (answer.kind === "failed") return Array.from({ length: count }, () => answer.decision);
+  const { result, decisionId } = answer;
+  if (!Array.isArray(result) || result.length !== count) {
+    const found = Array.isArray(result) ? `a list of ${result.length}` : describeType(result);
+    const decision = failClosed(
+      call,
+      `the result at ${call.path} is not a list of ${count} decisions, one per input of the batch: found ${found} (${where(exchange, call)})`,
+      decisionId,
+    );
+    return Array.from({ length: count }, () => decision);
+  }
+  return result.map((element: unknown, index) =>
+    asDecision(
+      element,
+      call,
+      decisionId === undefined ? undefined : `${decisionId}#${index}`,
+      where(exchange, call),
+      `[${index}]`,
+    ),
+  );
+}
+
+/** What OPA's answer holds, or the fail-closed decision it already means. */
+type Answer =
+  | { readonly kind: "result"; readonly result: unknown; readonly decisionId: string | undefined }
+  | { readonly kind: "failed"; readonly decision: Decision };
+
+function answerFrom(exchange: OpaExchange, call: DecisionCall): Answer {
+  const at = where(exchange, call);
   switch (exchange.kind) {
     case "timeout":
-      throw unavailable(call, `timeout after ${call.timeoutMs} ms (${where})`);
+      throw unavailable(call, `timeout after ${call.timeoutMs} ms (${at})`);
     case "cancelled":
-      throw new SelfHealError(`policy ${call.name}: cancelled by the caller before OPA answered (${where})`, {
+      throw new SelfHealError(`policy ${call.name}: cancelled by the caller before OPA answered (${at})`, {
         adapter: "opa",
         operation: "decide",
         url: call.request,
@@ -59,9 +101,9 @@ export function decisionFrom(exchange: OpaExchange, call: DecisionCall): Decisio
     case "unreachable":
       // A certificate OPA's server does not pass will not pass later either: a setting to fix.
       if (tlsTrouble.test(exchange.detail)) {
-        return failClosed(call, `OPA unreachable: ${exchange.detail} (${where})`);
+        return { kind: "failed", decision: failClosed(call, `OPA unreachable: ${exchange.detail} (${at})`) };
       }
-      throw unavailable(call, `OPA unreachable: ${exchange.detail} (${where})`);
+      throw unavailable(call, `OPA unreachable: ${exchange.detail} (${at})`);
     case "answered":
       break;
   }
@@ -69,16 +111,22 @@ export function decisionFrom(exchange: OpaExchange, call: DecisionCall): Decisio
   if (exchange.status >= 500 || exchange.status === 429) {
     throw unavailable(
       call,
-      `OPA answered HTTP ${exchange.status}${describeOpaError(json)} (${where})`,
+      `OPA answered HTTP ${exchange.status}${describeOpaError(json)} (${at})`,
       exchange.status,
     );
   }
   if (exchange.status !== 200) {
-    return failClosed(call, `OPA answered HTTP ${exchange.status}${describeOpaError(json)} (${where})`);
+    return {
+      kind: "failed",
+      decision: failClosed(call, `OPA answered HTTP ${exchange.status}${describeOpaError(json)} (${at})`),
+    };
   }
   const parsed = DataResponse.safeParse(json);
   if (json === undefined || !parsed.success) {
-    return failClosed(call, `OPA answered HTTP 200 with a body that is not a Data API response (${where})`);
+    return {
+      kind: "failed",
+      decision: failClosed(call, `OPA answered HTTP 200 with a body that is not a Data API response (${at})`),
+    };
   }
   const decisionId = parsed.data.decision_id;
   const serverNs = parsed.data.metrics?.timer_server_handler_ns;
@@ -86,19 +134,47 @@ export function decisionFrom(exchange: OpaExchange, call: DecisionCall): Decisio
   // Undefined is not `null` or `false`: the key is absent (no rule matched, or no such package).
   if (!Object.hasOwn(json as object, "result")) {
     const document = `data.${call.path.replaceAll("/", ".")}`;
-    return failClosed(
-      call,
-      `undefined document at ${call.path} (${document}): OPA answered HTTP 200 without "result"; is the policy loaded? (${where})`,
-      decisionId,
-    );
+    return {
+      kind: "failed",
+      decision: failClosed(
+        call,
+        `undefined document at ${call.path} (${document}): OPA answered HTTP 200 without "result"; is the policy loaded? (${at})`,
+        decisionId,
+      ),
+    };
   }
-  const decision = Decision.safeParse(parsed.data.result);
+  return { kind: "result", result: parsed.data.result, decisionId };
+}
+
+/** A result (or one element of a batch's, `element` saying which) checked as a `Decision`. */
+function asDecision(
+  result: unknown,
+  call: DecisionCall,
+  decisionId: string | undefined,
+  at: string,
+  element = "",
+): Decision {
+  const decision = Decision.safeParse(result);
   if (!decision.success) {
     const issue = decision.error.issues[0];
     const detail = issue === undefined ? "" : `: ${issue.path.join(".") || "(root)"} ${issue.message}`;
-    return failClosed(call, `the result at ${call.path} is not a decision${detail} (${where})`, decisionId);
+    return failClosed(
+      call,
+      `the result${element} at ${call.path} is not a decision${detail} (${at})`,
+      decisionId,
+    );
   }
   return decisionId === undefined ? decision.data : { ...decision.data, decision_id: decisionId };
+}
+
+function where(exchange: OpaExchange, call: DecisionCall): string {
+  return `${call.request}, ${attemptsText(exchange.attempts)}`;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
 } from "@selfheal/core";
 import type { Dispatcher } from "undici";
 import { decisionFrom } from "./opa-answer.js";
+import { opaBatcher } from "./opa-batcher.js";
 import { opaTransport } from "./opa-transport.js";
 
 /** Settings of {@link opaPolicy}. No option is read from the environment. */
@@ -66,6 +67,24 @@ export interface OpaPolicySettings {
    */
   readonly name?: string;
   /**
+   * Decide several incidents in one request when decisions wait for OPA (an alert storm): `path`
+   * is the package path of a rule that answers `input.batch`, a list of DecisionInputs, with their
+   * decisions in the same order (the shipped policy's `selfheal/decisions`). At most
+   * `maxRequests` requests are then in flight; decisions that arrive meanwhile wait, and the next
+   * request carries all of them (up to `maxSize`). A decision that finds a request free goes at
+   * once and alone to `path` above, so with light traffic OPA's decision log holds one entry per
+   * decision; a batched decision's `decision_id` is OPA's id of the request followed by `#index`
+   * (its place in `input.batch`). `timeoutMs` counts from `decide()`, waiting included.
+   * @default none: one request per decision, as many in flight as the callers ask
+   */
+  readonly batch?: {
+    readonly path: string;
+    /** @default 1: OPA evaluates one batch while the controller prepares the next */
+    readonly maxRequests?: number;
+    /** @default 32 */
+    readonly maxSize?: number;
+  };
+  /**
    * Called after each decision OPA answered, with how long it took as this client saw it and as
    * OPA measured it. Given, every request asks for OPA's metrics (`?metrics=true`).
    * @default none (no metrics asked)
@@ -79,7 +98,8 @@ export interface OpaTiming {
   readonly totalMs: number;
   /**
    * OPA's own time for the request (`metrics.timer_server_handler_ns`), in milliseconds;
-   * absent when OPA sent no metrics (an error answer). `totalMs - serverMs` is this client's share
+   * absent when OPA sent no metrics (an error answer). For a batched decision it is the time of
+   * the whole request that carried it. `totalMs - serverMs` is this client's share
    * and the network's.
    */
   readonly serverMs?: number;
@@ -125,6 +145,12 @@ export function opaPolicy(settings: OpaPolicySettings): OpaPolicy {
   if (!(Number.isFinite(retryDelayMs) && retryDelayMs >= 0)) invalid("retryDelayMs", "a number ≥ 0");
   const name = settings.name ?? `opa:${path}`;
   if (name === "") invalid("name", "a non-empty string");
+  const batchPath = settings.batch?.path.replace(/^\/+|\/+$/g, "");
+  if (batchPath !== undefined && !pathPattern.test(batchPath)) invalid("batch.path", "a package path");
+  const maxRequests = settings.batch?.maxRequests ?? 1;
+  const maxSize = settings.batch?.maxSize ?? 32;
+  if (!(Number.isInteger(maxRequests) && maxRequests >= 1)) invalid("batch.maxRequests", "an integer ≥ 1");
+  if (!(Number.isInteger(maxSize) && maxSize >= 2)) invalid("batch.maxSize", "an integer ≥ 2");
 
   const transport = opaTransport({
     url: settings.url,
@@ -138,6 +164,20 @@ export function opaPolicy(settings: OpaPolicySettings): OpaPolicy {
   const onTiming = settings.onTiming;
   const dataPath = `/v1/data/${path}${onTiming === undefined ? "" : "?metrics=true"}`;
   const call = { name, path, request: `POST ${transport.safeUrl}/v1/data/${path}`, timeoutMs };
+  const batcher =
+    batchPath === undefined
+      ? undefined
+      : opaBatcher({
+          maxRequests,
+          maxSize,
+          timeoutMs,
+          single: { path: dataPath, call },
+          batch: {
+            path: `/v1/data/${batchPath}${onTiming === undefined ? "" : "?metrics=true"}`,
+            call: { ...call, path: batchPath, request: `POST ${transport.safeUrl}/v1/data/${batchPath}` },
+          },
+          send: (request, signal) => transport.exchange(request, signal),
+        });
   const healthQuery = new URLSearchParams();
   if (settings.health?.bundles === true) healthQuery.append("bundles", "");
   if (settings.health?.plugins === true) healthQuery.append("plugins", "");
@@ -148,6 +188,15 @@ export function opaPolicy(settings: OpaPolicySettings): OpaPolicy {
     name,
     async decide(input, options) {
       const started = performance.now();
+      if (batcher !== undefined) {
+        const answer = await batcher.decide(input, options.signal);
+        onTiming?.({
+          totalMs: performance.now() - started,
+          attempts: answer.attempts,
+          ...(answer.serverMs === undefined ? {} : { serverMs: answer.serverMs }),
+        });
+        return answer.decision;
+      }
       const exchange = await transport.exchange(
         { method: "POST", path: dataPath, body: JSON.stringify({ input }) },
         options.signal,

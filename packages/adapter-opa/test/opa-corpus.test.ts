@@ -102,6 +102,36 @@ describe.skipIf(gate.skip)("the whole corpus under other settings, on both sides
   });
 });
 
+describe.skipIf(gate.skip)(
+  "the whole corpus under other settings, in batches through selfheal/decisions",
+  () => {
+    let server: Server;
+    let batched: OpaPolicy;
+    beforeAll(async () => {
+      server = await serve(otherSettings);
+      // One request at a time: every decision asked while one is out waits and goes in the next.
+      batched = opaPolicy({
+        url: server.opa.url,
+        retries: 0,
+        timeoutMs: 30_000,
+        batch: { path: "selfheal/decisions", maxRequests: 1, maxSize: 16 },
+      });
+    });
+    afterAll(async () => {
+      await batched.close();
+      await close([server]);
+    });
+
+    it("gives every input the decision it gets alone", async () => {
+      const answers = await Promise.all(corpus.cases.map((entry) => batched.decide(entry.input, call())));
+      answers.forEach((answer, index) => {
+        const entry = corpus.cases[index] as CorpusCase;
+        expect(comparable(answer), entry.name).toEqual(decideBuiltin(entry.input, otherSettings));
+      });
+    });
+  },
+);
+
 describe.skipIf(gate.skip)("settings out of range", () => {
   let server: Server;
   const bad = { scaleStep: 0, restartThreshold: "3", rollbackWindow: "30m" };

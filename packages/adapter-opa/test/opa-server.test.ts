@@ -1,4 +1,4 @@
-import { SelfHealError } from "@selfheal/core";
+import { type DecisionInput, SelfHealError } from "@selfheal/core";
 import { makeDecisionInput } from "@selfheal/core/testing";
 import { Agent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
@@ -22,6 +22,12 @@ const input = makeDecisionInput({
   deployment: { image: "registry/checkout:v1.2.0", previous_image: "registry/checkout:v1.1.0" },
 });
 const call = () => ({ signal: AbortSignal.timeout(20_000) });
+const server0 = "http://127.0.0.1:1";
+/** A policy with `decision` only: every answer says "single". */
+const singleOnly =
+  'package selfheal\n\ndecision := {"action": "none", "params": {}, "reason": "single", "escalate": false}\n';
+/** A batch rule that answers one decision whatever the batch holds. */
+const shortBatch = `${singleOnly}\ndecisions := [decision]\n`;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const servers: RunningOpa[] = [];
@@ -74,10 +80,10 @@ describe.skipIf(gate.skip)(`opaPolicy against a real OPA${gate.skip ? ` (${gate.
 
   it("an undefined document (wrong path) fails closed, naming the path; the decision_id is kept", async () => {
     const server = await opa({ args: ["--set=decision_logs.console=true"] });
-    const decision = await client(server.url, { path: "selfheal/decisions" }).decide(input, call());
+    const decision = await client(server.url, { path: "selfheal/decison" }).decide(input, call());
     expect(decision).toMatchObject({ action: "none", params: {}, escalate: true });
-    expect(decision.reason).toContain("undefined document at selfheal/decisions (data.selfheal.decisions)");
-    expect(decision.reason).toContain(`POST ${server.url}/v1/data/selfheal/decisions, 1 attempt`);
+    expect(decision.reason).toContain("undefined document at selfheal/decison (data.selfheal.decison)");
+    expect(decision.reason).toContain(`POST ${server.url}/v1/data/selfheal/decison, 1 attempt`);
     expect(decision.decision_id).toMatch(uuid);
   });
 
@@ -223,6 +229,97 @@ describe.skipIf(gate.skip)(`opaPolicy against a real OPA${gate.skip ? ` (${gate.
         );
       expect(SelfHealError.isInstance(error) && !error.retryable).toBe(true);
       expect((error as Error).message).toContain("cancelled by the caller before OPA answered");
+    });
+  });
+
+  describe("batch: decisions that wait go together to selfheal/decisions", () => {
+    const inputs = [0.3, 0.02, 0.4, 0.5, 0.06, 0.01].map((error_rate, index) =>
+      makeDecisionInput({
+        service: `service-${index}`,
+        metrics: { error_rate, restart_count: 5 },
+        deployment: { image: "registry/x:v2", previous_image: `registry/x:v${index}` },
+      }),
+    );
+    const batch = { path: "selfheal/decisions", maxRequests: 1 } as const;
+
+    /** The JSON lines OPA logged that are decision-log entries. */
+    function decisionLog(server: RunningOpa): Record<string, unknown>[] {
+      return server
+        .log()
+        .split("\n")
+        .filter((line) => line.startsWith("{") && line.includes('"decision_id"'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    }
+
+    it("the first decision goes alone, the ones that waited go in one request; each equals its single answer", async () => {
+      const server = await opa({ args: ["--set=decision_logs.console=true"] });
+      const single = client(server.url);
+      const expected = [];
+      for (const each of inputs) expected.push(await single.decide(each, call()));
+      const batched = client(server.url, { batch });
+      const answers = await Promise.all(inputs.map((each) => batched.decide(each, call())));
+      const strip = ({ decision_id: _id, ...rest }: { decision_id?: string | undefined }) => rest;
+      expect(answers.map(strip)).toEqual(expected.map(strip));
+      // One request free: the first went at once to selfheal/decision; the other five waited for it.
+      expect(answers[0]?.decision_id).toMatch(uuid);
+      const [batchId] = (answers[1]?.decision_id ?? "").split("#");
+      expect(batchId).toMatch(uuid);
+      expect(answers.slice(1).map((answer) => answer.decision_id)).toEqual(
+        [0, 1, 2, 3, 4].map((index) => `${batchId}#${index}`),
+      );
+      await untilLogged(server, batchId as string);
+      const entry = decisionLog(server).find((line) => line.decision_id === batchId);
+      expect(entry).toMatchObject({ path: "selfheal/decisions" });
+      expect((entry?.input as { batch?: unknown[] } | undefined)?.batch).toHaveLength(5);
+    });
+
+    it("a policy without the batch rule: the batched decisions fail closed naming the rule, the lone one decides", async () => {
+      const server = await opa({ files: [], policies: { "single.rego": singleOnly } });
+      const policy = client(server.url, { batch });
+      const together = await Promise.all(inputs.slice(0, 3).map((each) => policy.decide(each, call())));
+      expect(together[0]).toMatchObject({ action: "none", escalate: false, reason: "single" });
+      for (const answer of together.slice(1)) {
+        expect(answer).toMatchObject({ action: "none", escalate: true });
+        expect(answer.reason).toContain("undefined document at selfheal/decisions (data.selfheal.decisions)");
+      }
+    });
+
+    it("a batch answer of the wrong length fails closed for every decision in it", async () => {
+      const server = await opa({ files: [], policies: { "short.rego": shortBatch } });
+      const policy = client(server.url, { batch });
+      const answers = await Promise.all(inputs.slice(0, 4).map((each) => policy.decide(each, call())));
+      expect(answers[0]).toMatchObject({ reason: "single" });
+      for (const answer of answers.slice(1)) {
+        expect(answer).toMatchObject({ action: "none", escalate: true });
+        expect(answer.reason).toContain(
+          "the result at selfheal/decisions is not a list of 3 decisions, one per input of the batch: found a list of 1",
+        );
+      }
+    });
+
+    it("a caller that gives up while waiting is cancelled at once; the rest are answered", async () => {
+      const server = await opa();
+      const policy = client(server.url, { batch });
+      const giveUp = new AbortController();
+      const first = policy.decide(inputs[0] as DecisionInput, call());
+      const waiting = policy.decide(inputs[2] as DecisionInput, { signal: giveUp.signal });
+      const third = policy.decide(inputs[1] as DecisionInput, call());
+      giveUp.abort();
+      const error = await waiting.then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect((error as Error).message).toContain("cancelled by the caller before OPA answered");
+      expect((await first).action).toBe("rollback");
+      expect((await third).action).toBe("none");
+    });
+
+    it("rejects unusable settings at creation", () => {
+      expect(() => opaPolicy({ url: server0, batch: { path: "a b" } })).toThrow("batch.path");
+      expect(() => opaPolicy({ url: server0, batch: { path: "x", maxRequests: 0 } })).toThrow(
+        "batch.maxRequests",
+      );
+      expect(() => opaPolicy({ url: server0, batch: { path: "x", maxSize: 1 } })).toThrow("batch.maxSize");
     });
   });
 

@@ -24,6 +24,13 @@ export const PolicyConfig = z
         path: z.string().min(1).default("selfheal/decision").describe("Data API path of the decision."),
         token: z.string().min(1).optional().describe("Bearer token; keep it in an environment variable."),
         timeout: DurationConfig.default("2s").describe("Time limit of one evaluation."),
+        batch: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            "Data API path of a rule deciding a list of inputs at once (the shipped policy's selfheal/decisions): decisions that wait while a request is out go together in the next one. Absent: one request per decision.",
+          ),
       })
       .optional()
       .describe("Open Policy Agent over its REST Data API; fails closed."),

@@ -12,6 +12,7 @@ export function wirePolicy(config: SelfhealConfig["policy"]): { policy: Policy; 
       path: opa.path,
       timeoutMs: toMs(opa.timeout, "policy.opa.timeout"),
       ...(opa.token === undefined ? {} : { token: opa.token }),
+      ...(opa.batch === undefined ? {} : { batch: { path: opa.batch } }),
     });
     return { policy, close: () => policy.close() };
   }
