@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -95,15 +96,18 @@ export async function startOpa(options: StartOpaOptions = {}): Promise<RunningOp
     }
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
+      const instance = randomUUID();
       const args = [
         "run",
         "--server",
         `--addr=127.0.0.1:${port}`,
+        // Which OPA answers on the port: ours, or one that took it first (see `answers`).
+        `--set=labels.selfheal_instance=${instance}`,
         ...tlsArgs,
         ...(options.args ?? []),
         ...loaded,
       ];
-      const started = await tryStart(binary, args, port, directory, options);
+      const started = await tryStart(binary, args, port, instance, directory, options);
       if ("server" in started) return started.server;
       if (!(started.portTaken && attempt < 3)) throw new Error(started.message);
     }
@@ -117,6 +121,7 @@ async function tryStart(
   binary: string,
   args: readonly string[],
   port: number,
+  instance: string,
   directory: string,
   options: StartOpaOptions,
 ): Promise<{ server: RunningOpa } | { message: string; portTaken: boolean }> {
@@ -163,9 +168,20 @@ async function tryStart(
   };
   try {
     const readyBy = Date.now() + (options.readyTimeoutMs ?? 30_000);
+    let someoneElse = false;
     while (Date.now() < readyBy && exit === undefined) {
-      if (await answers(url, probe)) return { server: { url, directory, log, stop } };
+      const answer = await answers(url, instance, probe);
+      if (answer === "ours") return { server: { url, directory, log, stop } };
+      if (answer === "someone else") {
+        someoneElse = true;
+        break;
+      }
       await sleep(50);
+    }
+    if (someoneElse) {
+      process.removeListener("exit", killOnExit);
+      await terminate(child, exited, () => exit !== undefined);
+      return { message: `another OPA answered on port ${port}`, portTaken: true };
     }
   } finally {
     await probe.close();
@@ -179,18 +195,47 @@ async function tryStart(
   };
 }
 
-async function answers(url: string, dispatcher: Agent): Promise<boolean> {
+/**
+ * Who answers on the port. Our OPA shows its `selfheal_instance` label in `GET /v1/config`; another
+ * process that took the port between our probe and OPA's bind (another test's OPA, started at the
+ * same moment) shows another one, and its answers must not pass for ours. With authentication on,
+ * the config is not readable: any answer counts, as the port was free a moment ago.
+ */
+async function answers(
+  url: string,
+  instance: string,
+  dispatcher: Agent,
+): Promise<"ours" | "someone else" | "none"> {
   try {
-    const response = await request(`${url}/health`, { dispatcher, signal: AbortSignal.timeout(1000) });
-    await response.body.dump();
-    return true;
+    const response = await request(`${url}/v1/config`, { dispatcher, signal: AbortSignal.timeout(1000) });
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      return "ours";
+    }
+    const config = (await response.body.json()) as { result?: { labels?: Record<string, unknown> } };
+    return config.result?.labels?.selfheal_instance === instance ? "ours" : "someone else";
   } catch {
-    return false;
+    return "none";
   }
 }
 
-/** A port nobody listens on now: the OS picks one for a listener on port 0, which we then close. */
+/** Ports this process handed out: two servers started at once must never be given the same one. */
+const handedOut = new Set<number>();
+
+/**
+ * A port nobody listens on now: the OS picks one for a listener on port 0, which we then close.
+ * Never one this process handed out before (the OS may pick a port again once it is closed).
+ */
 async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unusedPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+async function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

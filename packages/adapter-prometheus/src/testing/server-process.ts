@@ -62,8 +62,23 @@ export async function binaryAvailable(binary: string): Promise<boolean> {
   }
 }
 
-/** A port nobody listens on now: the OS picks one for a listener on port 0, which we then close. */
+/** Ports this process handed out: two servers started at once must never be given the same one. */
+const handedOut = new Set<number>();
+
+/**
+ * A port nobody listens on now: the OS picks one for a listener on port 0, which we then close.
+ * Never one this process handed out before (the OS may pick a port again once it is closed).
+ */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unusedPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+async function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
