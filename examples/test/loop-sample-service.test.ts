@@ -1,6 +1,7 @@
 import { BadInputError } from "@selfheal/core";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  podMetrics,
   type SampleService,
   type SampleServiceProcess,
   sampleServiceProcess,
@@ -110,6 +111,60 @@ describe("startSampleService", () => {
   });
 });
 
+describe("the simulated pods of the sample service", () => {
+  it("expose cAdvisor and kube-state-metrics series whose CPU per limit follows demand and replicas", () => {
+    let now = 0;
+    const pods = podMetrics({
+      service: "checkout",
+      version: "v1.1.0",
+      replicas: 3,
+      cpuDemand: 1.2,
+      now: () => now,
+    });
+    const read = () => {
+      const text = pods.exposition();
+      const values = (name: string) =>
+        [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, "gm"))].map((match) => ({
+          labels: match[1] ?? "",
+          // Rounded: the counters add floating-point products.
+          value: Number(Number(match[2]).toFixed(9)),
+        }));
+      return {
+        cpu: values("container_cpu_usage_seconds_total"),
+        limits: values("kube_pod_container_resource_limits"),
+        replicas: values("kube_deployment_spec_replicas"),
+      };
+    };
+    now = 10_000;
+    const first = read();
+    expect(first.cpu.map((sample) => sample.value)).toEqual([4, 4, 4]); // 0.4 core each for 10 s
+    expect(first.cpu[0]?.labels).toMatch(
+      /^namespace="default",pod="checkout-[0-9a-f]{10}-[0-9a-f]{5}",container="checkout"$/,
+    );
+    expect(first.limits.map((sample) => sample.labels)).toEqual(
+      first.cpu.map((sample) => `${sample.labels},resource="cpu",unit="core"`),
+    );
+    expect(first.replicas).toEqual([{ labels: 'namespace="default",deployment="checkout"', value: 3 }]);
+    // A surge to 2.85 cores: 0.95 of each 1-core limit; a fourth pod brings it to 0.7125.
+    pods.setCpuDemand(2.85);
+    now = 20_000;
+    expect(read().cpu.map((sample) => sample.value)).toEqual([13.5, 13.5, 13.5]);
+    pods.scale(4);
+    now = 30_000;
+    const scaled = read();
+    expect(scaled.cpu.map((sample) => sample.value)).toEqual([20.625, 20.625, 20.625, 7.125]);
+    expect(scaled.cpu.slice(0, 3).map((sample) => sample.labels)).toEqual(
+      first.cpu.map((sample) => sample.labels),
+    );
+    expect(scaled.replicas[0]?.value).toBe(4);
+    // Throttled at the limit: demand beyond it is not used.
+    pods.setCpuDemand(10);
+    now = 40_000;
+    expect(read().cpu[3]?.value).toBe(17.125);
+    expect(() => pods.scale(-1)).toThrow(BadInputError);
+  });
+});
+
 describe("sampleServiceProcess", () => {
   it("runs in a child process and restarts at another version on the same port", async () => {
     const service = await sampleServiceProcess({ version: "v1.2.0" });
@@ -139,6 +194,17 @@ describe("sampleServiceProcess", () => {
 
     await expect(service.restart("v9.9.9")).rejects.toBeInstanceOf(BadInputError);
     expect(service.version).toBe("v1.1.0");
+    // Scaling is no restart: the same process runs one pod more, and keeps the count on restarts.
+    const pid = service.pid;
+    await service.scale(2);
+    await service.setCpuDemand(1.5);
+    expect([service.pid, service.replicas, service.cpuDemand]).toEqual([pid, 2, 1.5]);
+    const pods = (await (await fetch(service.metricsUrl)).text()).match(
+      /^container_cpu_usage_seconds_total\{/gm,
+    );
+    expect(pods).toHaveLength(2);
+    await expect(service.scale(-1)).rejects.toBeInstanceOf(BadInputError);
+    expect(service.replicas).toBe(2);
     await service.stop();
     await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
     // Two Node.js starts in child processes: seconds each on a loaded machine.

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type ArgocdApplication, argocdClient, argocdRefresh, argocdSync } from "@selfheal/adapter-argocd";
 import type { Incident } from "@selfheal/core";
 import { makeIncident } from "@selfheal/core/testing";
-import { openGitWorkspace, setContainerImage } from "@selfheal/gitops";
+import { openGitWorkspace, setContainerImage, setReplicas } from "@selfheal/gitops";
 import { startGitHttpServer } from "@selfheal/gitops/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -147,6 +147,27 @@ describe("startSyncAgent in the loop environment", () => {
     expect(await health.json()).toMatchObject({ version: "v1.1.0" });
     expect(app.status?.operationState).toMatchObject({ phase: "Succeeded", syncResult: { revision: sha } });
     expect(app.status?.history?.at(-1)).toMatchObject({ id: 2, revision: sha });
+  });
+
+  it("scales the running service in place for a commit that changes only spec.replicas", async () => {
+    const loop = await environment();
+    const firstPid = loop.service.pid;
+    expect(loop.service.replicas).toBe(3);
+    const sha = await pushText(
+      loop.repoUrl,
+      loop.manifestPath,
+      (text) => setReplicas(text, { replicas: 4 }).text,
+    );
+    const { app } = await watch(loop.proxy.url, syncedAt(sha), 20_000);
+    expect(syncedAt(sha)(app)).toBe(true);
+    // A scale is no rollout: the same process (pods) runs on, with one pod more.
+    expect(loop.service.pid).toBe(firstPid);
+    expect(loop.service.starts).toBe(1);
+    expect(loop.service.replicas).toBe(4);
+    const metrics = await (await fetch(loop.service.metricsUrl)).text();
+    expect(metrics).toContain('kube_deployment_spec_replicas{namespace="default",deployment="checkout"} 4');
+    expect(metrics.match(/^container_cpu_usage_seconds_total\{/gm)).toHaveLength(4);
+    expect(app.status?.operationState).toMatchObject({ phase: "Succeeded", syncResult: { revision: sha } });
   });
 
   it("satisfies the real argocdSync verifier and refresh hook for the pushed revision", async () => {

@@ -9,6 +9,7 @@ import {
   builtinPolicy,
   type Controller,
   createController,
+  type GuardrailSettings,
   type Logger,
   memoryStore,
   type Policy,
@@ -54,7 +55,7 @@ export interface ClosedLoopSettings {
   readonly policy?: Policy;
   /**
    * `prometheus`: real Prometheus and Alertmanager; `direct`: the controller's side scrapes the
-   * service itself (see `directErrorRate`), for machines without them.
+   * service itself (see `directMetrics`), for machines without them.
    * @default "prometheus"
    */
   readonly observability?: "prometheus" | "direct";
@@ -98,6 +99,21 @@ export interface ClosedLoopSettings {
    * @default silentLogger
    */
   readonly logger?: Logger;
+  /**
+   * The controller's guardrails.
+   * @default the controller's defaults (a 5-minute cooldown per service among them)
+   */
+  readonly guardrails?: GuardrailSettings;
+  /**
+   * The most replicas a scale-up may write (the enricher's and the remediator's `maxReplicas`).
+   * @default 6
+   */
+  readonly maxReplicas?: number;
+  /**
+   * CPU demand of the sample service over its replicas before `injectCpuSurge`, in cores.
+   * @default 1.2 (0.4 of each of its 3 replicas' 1-core limit)
+   */
+  readonly cpuDemand?: number;
 }
 
 /** A running closed loop. */
@@ -130,8 +146,14 @@ export interface ClosedLoop {
   /** Push the releases to `main` and resolve once the last one is live: the fault's time. */
   injectFault(): Promise<Date>;
   /**
-   * Wait until the first incident closes and the controller has settled; rejects after
-   * `timeoutMs` with the incident's last state.
+   * A traffic surge: the sample service's CPU demand rises to `cores` over its replicas
+   * (default 2.85: 95 % of the limit of each of 3 replicas). Resolves when the service runs at
+   * it: the fault's time.
+   */
+  injectCpuSurge(cores?: number): Promise<Date>;
+  /**
+   * Wait until the first incident (with `alertname`: the first of that alert) closes and the
+   * controller has settled; rejects after `timeoutMs` with the incident's last state.
    */
   untilClosed(options?: UntilClosedOptions): Promise<ClosedIncident>;
   /** Stop everything started and remove the temporary folders (the store is the caller's). */
@@ -168,6 +190,7 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
       history: [baseVersion],
       versions,
       selfLoad: settings.selfLoad ?? 20,
+      cpuDemand: settings.cpuDemand ?? 1.2,
       pollMs: settings.agentPollMs ?? 180_000,
       onDeploy: (deploy) => deploys.push(deploy),
     });
@@ -207,12 +230,14 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
         : undefined;
     const { refresh } = argocdRefresh({ url: agent.url });
     const clock = dependencyClock();
+    const maxReplicas = settings.maxReplicas ?? 6;
     const controller = createController({
       sources: [alertmanagerWebhook()],
-      enrich: [clock.enricher(watch.enricher), gitopsDeployment({ workspace })],
+      enrich: [clock.enricher(watch.enricher), gitopsDeployment({ workspace, maxReplicas })],
       policy: clock.policy(settings.policy ?? builtinPolicy({ restartThreshold: false })),
       remediate: gitopsRemediator({
         workspace,
+        maxReplicas,
         ...(forge === undefined ? { mode: "direct" } : { forge, mode: "change_request", mergePollMs: 200 }),
         ...(settings.refreshAfterLanding === false
           ? {}
@@ -228,6 +253,7 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
       ],
       store: settings.store ?? memoryStore(),
       logger: settings.logger ?? silentLogger,
+      ...(settings.guardrails === undefined ? {} : { guardrails: settings.guardrails }),
     });
     server.on("request", controller.requestListener);
     await controller.start();
@@ -259,6 +285,10 @@ export async function startClosedLoop(settings: ClosedLoopSettings = {}): Promis
           if (Date.now() > until) throw new Error(`release ${revision} was not deployed within 30 s`);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
+      },
+      async injectCpuSurge(cores = 2.85) {
+        await sample.setCpuDemand(cores);
+        return new Date();
       },
       untilClosed: (options) => untilClosed(controller, forge, options),
       stop,

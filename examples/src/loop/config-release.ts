@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setContainerImage } from "@selfheal/gitops";
 import { runGit } from "@selfheal/gitops/testing";
-import { deploymentManifest } from "./loop-environment.js";
 
 /** A work tree of the config repository from which the "release pipeline" pushes versions. */
 export interface ReleasePipeline {
@@ -37,8 +37,10 @@ export async function releasePipeline(settings: {
     async release(versions) {
       await git("pull", "--quiet", "--ff-only", "origin", "main");
       for (const version of versions) {
+        // A release changes the image and nothing else (the replicas stay as they are).
+        const file = join(dir, settings.manifestPath);
         const image = `${settings.imageRepository}:${version}`;
-        await writeFile(join(dir, settings.manifestPath), deploymentManifest(settings.service, image));
+        await writeFile(file, setContainerImage(await readFile(file, "utf8"), { image }).text);
         await git("commit", "--quiet", "--all", "--message", `Release ${settings.service} ${version}`);
       }
       await git("push", "--quiet", "origin", "HEAD:main");

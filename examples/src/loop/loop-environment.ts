@@ -37,6 +37,11 @@ export interface LoopEnvironmentSettings {
    */
   readonly versions?: Readonly<Record<string, VersionBehaviour>>;
   /**
+   * CPU demand of the sample service over all its replicas, in cores, before any surge.
+   * @default 1.2 (0.4 of each of the 3 replicas' 1-core limit)
+   */
+  readonly cpuDemand?: number;
+  /**
    * Called after each deploy of the sync agent, once the new version answers.
    * @default none
    */
@@ -49,6 +54,8 @@ export interface LoopDeploy {
   readonly version: string;
   /** The config repo commit it came from. */
   readonly revision: string;
+  /** The replicas running after it. */
+  readonly replicas: number;
   /** When the new process answered: the version is live. */
   readonly at: Date;
 }
@@ -67,15 +74,18 @@ export interface LoopEnvironment {
   readonly argocdUrl: string;
   /** Argo CD application and service name. */
   readonly app: string;
-  /** The sample service (a child process restarted by each deploy). */
+  /** The sample service (a child process restarted by each new version, scaled in place). */
   readonly service: SampleServiceProcess;
   readonly agent: SyncAgent;
   /** Stop the agent, the service and the git server (in that order). */
   stop(): Promise<void>;
 }
 
+/** Replicas of the Deployment the config repository starts with. */
+export const initialReplicas = 3;
+
 /** The Deployment manifest of the config repository at `image`. */
-export function deploymentManifest(service: string, image: string): string {
+export function deploymentManifest(service: string, image: string, replicas = initialReplicas): string {
   return [
     "apiVersion: apps/v1",
     "kind: Deployment",
@@ -84,7 +94,7 @@ export function deploymentManifest(service: string, image: string): string {
     "  labels:",
     `    app: ${service}`,
     "spec:",
-    "  replicas: 3",
+    `  replicas: ${replicas}`,
     "  selector:",
     "    matchLabels:",
     `      app: ${service}`,
@@ -130,6 +140,8 @@ export async function startLoopEnvironment(settings: LoopEnvironmentSettings = {
       version: running,
       service: app,
       selfLoad: settings.selfLoad ?? 20,
+      replicas: initialReplicas,
+      cpuDemand: settings.cpuDemand ?? 1.2,
       ...(settings.versions === undefined ? {} : { versions: settings.versions }),
     });
     stops.push(() => service.stop());
@@ -138,10 +150,13 @@ export async function startLoopEnvironment(settings: LoopEnvironmentSettings = {
       app,
       manifestPath,
       deployed: running,
+      deployedReplicas: initialReplicas,
       pollMs: settings.pollMs ?? 500,
-      deploy: async (version, { revision }) => {
-        await service.restart(version);
-        settings.onDeploy?.({ version, revision, at: new Date() });
+      // A new version is a restart (new pods); another replica count scales the running pods.
+      deploy: async (version, { revision, replicas }) => {
+        if (version !== service.version) await service.restart(version);
+        if (replicas !== undefined && replicas !== service.replicas) await service.scale(replicas);
+        settings.onDeploy?.({ version, revision, replicas: service.replicas, at: new Date() });
       },
     });
     stops.push(() => agent.close());

@@ -29,6 +29,16 @@ export interface SampleServiceProcessSettings {
    */
   readonly versions?: Readonly<Record<string, VersionBehaviour>>;
   /**
+   * Replicas (simulated pods) to start with; kept across restarts, changed by `scale`.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * CPU demand in cores over all replicas; kept across restarts, changed by `setCpuDemand`.
+   * @default 0.4 per replica at the start
+   */
+  readonly cpuDemand?: number;
+  /**
    * The compiled entry point to run with `node`.
    * @default `sample-service-main.js` beside this module (from sources: `examples/dist/loop/`)
    */
@@ -54,8 +64,16 @@ export interface SampleServiceProcess {
   readonly pid: number;
   /** How many times the process was started (1 after the first start). */
   readonly starts: number;
+  /** Replicas (simulated pods) running. */
+  readonly replicas: number;
+  /** CPU demand over all replicas, in cores. */
+  readonly cpuDemand: number;
   /** Stop the child and start a new one at `version` on the same port. */
   restart(version: string): Promise<void>;
+  /** Run `replicas` pods, without a restart (the first pods keep their CPU counters). */
+  scale(replicas: number): Promise<void>;
+  /** Set the CPU the service's work needs, in cores (a traffic surge raises it). */
+  setCpuDemand(cores: number): Promise<void>;
   /** Stop the child (SIGTERM, SIGKILL after 5 s). */
   stop(): Promise<void>;
 }
@@ -64,6 +82,8 @@ interface Running {
   readonly child: ChildProcess;
   readonly port: number;
   readonly version: string;
+  /** Answers to control lines, by id. */
+  readonly pending: Map<number, { resolve: () => void; reject: (error: Error) => void }>;
 }
 
 /** The port of the child's ready line, or undefined when the line is not one. */
@@ -74,6 +94,22 @@ function readyPort(line: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Settle the control line an answer line names; other lines are ignored. */
+function answered(pending: Running["pending"], line: string): void {
+  let answer: { ack?: unknown; error?: unknown };
+  try {
+    answer = JSON.parse(line) as { ack?: unknown; error?: unknown };
+  } catch {
+    return;
+  }
+  if (typeof answer.ack !== "number") return;
+  const waiter = pending.get(answer.ack);
+  pending.delete(answer.ack);
+  if (typeof answer.error === "string") {
+    waiter?.reject(new BadInputError(answer.error, { adapter: "sample-service" }));
+  } else waiter?.resolve();
 }
 
 /** The default entry: the compiled main beside this module, or in `dist/` when run from sources. */
@@ -102,7 +138,10 @@ export async function sampleServiceProcess(
   const versions = settings.versions ?? sampleVersions;
   const timeoutMs = settings.startTimeoutMs ?? 30_000;
   let starts = 0;
-  // A restart and a stop never interleave: one child at a time holds the port.
+  let replicas = settings.replicas ?? 1;
+  let cpuDemand = settings.cpuDemand ?? 0.4 * replicas;
+  let nextId = 1;
+  // A restart, a stop and a control line never interleave: one child at a time holds the port.
   const lock = new Mutex();
 
   const launch = (version: string, port: number): Promise<Running> => {
@@ -114,7 +153,9 @@ export async function sampleServiceProcess(
         entry,
         ...["--version", version, "--port", String(port), "--error-rate", String(errorRate)],
         ...["--service", settings.service ?? "checkout", "--self-load", String(settings.selfLoad ?? 0)],
+        ...["--replicas", String(replicas), "--cpu-demand", String(cpuDemand)],
         "--exit-with-stdin",
+        "--stdin-control",
       ],
       { stdio: ["pipe", "pipe", "pipe"] },
     );
@@ -141,25 +182,36 @@ export async function sampleServiceProcess(
       });
       child.once("error", (error) => fail(error.message));
       child.once("exit", (code, signal) => fail(`exited (${signal ?? code})`));
+      const pending: Running["pending"] = new Map();
       const onData = (chunk: Buffer) => {
         stdout += chunk.toString("utf8");
         const line = stdout.split("\n", 1)[0];
         if (line === undefined || !stdout.includes("\n")) return;
         child.stdout?.off("data", onData);
-        // Later output is not read; keep the pipe flowing so the child never blocks on it.
-        child.stdout?.resume();
         const port = readyPort(line);
         if (port === undefined) {
           fail(`unexpected first line ${JSON.stringify(line)}`);
           return;
         }
+        // Later lines answer control lines; the rest is not read, but the pipe keeps flowing.
+        let rest = stdout.slice(line.length + 1);
+        child.stdout?.on("data", (more: Buffer) => {
+          rest += more.toString("utf8");
+          for (let end = rest.indexOf("\n"); end >= 0; end = rest.indexOf("\n")) {
+            answered(pending, rest.slice(0, end));
+            rest = rest.slice(end + 1);
+          }
+        });
         child.removeAllListeners("exit");
         clearTimeout(timer);
         // A child that dies on its own is no longer the running version.
-        child.once("exit", () => {
+        child.once("exit", (code, signal) => {
           if (running?.child === child) running = undefined;
+          for (const waiter of pending.values())
+            waiter.reject(new Error(`sample service exited (${signal ?? code})`));
+          pending.clear();
         });
-        resolve({ child, port, version });
+        resolve({ child, port, version, pending });
       };
       child.stdout?.on("data", onData);
     });
@@ -186,6 +238,20 @@ export async function sampleServiceProcess(
     });
   };
 
+  /** Send one control line to the running child and wait for its answer. */
+  const control = (command: { replicas?: number; cpuDemand?: number }) =>
+    lock.run(async () => {
+      const current = running;
+      if (current === undefined)
+        throw new SelfHealError("sample service is not running", { adapter: "sample-service" });
+      const id = nextId++;
+      const answer = new Promise<void>((resolve, reject) => current.pending.set(id, { resolve, reject }));
+      current.child.stdin?.write(`${JSON.stringify({ id, ...command })}\n`);
+      await answer;
+      if (command.replicas !== undefined) replicas = command.replicas;
+      if (command.cpuDemand !== undefined) cpuDemand = command.cpuDemand;
+    });
+
   return {
     url,
     metricsUrl: `${url}/metrics`,
@@ -199,6 +265,14 @@ export async function sampleServiceProcess(
     get starts() {
       return starts;
     },
+    get replicas() {
+      return replicas;
+    },
+    get cpuDemand() {
+      return cpuDemand;
+    },
+    scale: (count) => control({ replicas: count }),
+    setCpuDemand: (cores) => control({ cpuDemand: cores }),
     restart: (version) =>
       lock.run(async () => {
         errorRateOf(version, versions);

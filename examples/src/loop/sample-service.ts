@@ -1,8 +1,9 @@
 import { Agent, createServer, get, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { BadInputError } from "@selfheal/core";
+import { type PodMetrics, podMetrics } from "./pod-metrics.js";
 
 /** How one version of the sample service behaves. */
 export interface VersionBehaviour {
@@ -54,6 +55,26 @@ export interface SampleServiceSettings {
    * @default 0
    */
   readonly selfLoad?: number;
+  /**
+   * Replicas the service runs as (simulated pods: see `podMetrics`).
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * CPU its work needs, in cores, spread over the replicas.
+   * @default 0.4 per replica
+   */
+  readonly cpuDemand?: number;
+  /**
+   * CPU limit of each replica's container, in cores.
+   * @default 1
+   */
+  readonly cpuLimit?: number;
+  /**
+   * The `namespace` label of the pod series.
+   * @default "default"
+   */
+  readonly namespace?: string;
 }
 
 /** A running sample service. */
@@ -66,6 +87,8 @@ export interface SampleService {
   readonly version: string;
   /** The share of requests this instance fails. */
   readonly errorRate: number;
+  /** Its simulated pods: `scale(replicas)`, `setCpuDemand(cores)`. */
+  readonly pods: PodMetrics;
   /** Stop the load, the server and the meter provider. */
   close(): Promise<void>;
 }
@@ -94,7 +117,9 @@ export function errorRateOf(
 /**
  * Start the sample service in this process: a `node:http` server that fails the version's share
  * of requests with 500 and counts every answer in `http_requests_total{service,version,status}`
- * (OpenTelemetry, exported for Prometheus on `/metrics` of the same port).
+ * (OpenTelemetry, exported for Prometheus on `/metrics` of the same port). The same `/metrics`
+ * carries the cAdvisor and kube-state-metrics series of its simulated pods (`podMetrics`), as a
+ * cluster's scrape would show them beside the application's own.
  */
 export async function startSampleService(settings: SampleServiceSettings): Promise<SampleService> {
   const errorRate = errorRateOf(settings.version, settings.versions, settings.errorRate);
@@ -106,6 +131,16 @@ export async function startSampleService(settings: SampleServiceSettings): Promi
   // The exporter serves through our server rather than its own, so one port is both the service
   // and the scrape target, and it stays the same across restarts.
   const exporter = new PrometheusExporter({ preventServerStart: true });
+  const serializer = new PrometheusSerializer();
+  const replicas = settings.replicas ?? 1;
+  const pods = podMetrics({
+    service,
+    version: settings.version,
+    replicas,
+    cpuDemand: settings.cpuDemand ?? 0.4 * replicas,
+    ...(settings.cpuLimit === undefined ? {} : { cpuLimit: settings.cpuLimit }),
+    ...(settings.namespace === undefined ? {} : { namespace: settings.namespace }),
+  });
   const provider = new MeterProvider({ readers: [exporter] });
   const requests = provider
     .getMeter("selfheal-sample-service")
@@ -133,7 +168,13 @@ export async function startSampleService(settings: SampleServiceSettings): Promi
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const path = new URL(request.url ?? "/", "http://sample").pathname;
     if (path === "/metrics") {
-      exporter.getMetricsRequestHandler(request, response);
+      exporter.collect().then(
+        ({ resourceMetrics }) => {
+          const body = `${serializer.serialize(resourceMetrics)}\n${pods.exposition()}`;
+          response.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(body);
+        },
+        (error: unknown) => response.writeHead(500).end(`# failed to collect metrics: ${String(error)}\n`),
+      );
     } else if (path === "/healthz") {
       const body = JSON.stringify({ service, version: settings.version });
       response.writeHead(200, { "content-type": "application/json" }).end(body);
@@ -170,6 +211,7 @@ export async function startSampleService(settings: SampleServiceSettings): Promi
     port,
     version: settings.version,
     errorRate,
+    pods,
     close() {
       closed ??= (async () => {
         if (load !== undefined) clearInterval(load);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { BadInputError, describeError, Mutex, SelfHealError } from "@selfheal/core";
-import { type GitAuth, openGitWorkspace, setContainerImage, tagOf } from "@selfheal/gitops";
+import { type GitAuth, openGitWorkspace, setContainerImage, setReplicas, tagOf } from "@selfheal/gitops";
 import { type ApiAnswer, type SyncRequest, serveArgocdApi } from "./argocd-api-server.js";
 import {
   type AgentApplicationSpec,
@@ -20,6 +20,8 @@ export interface DeployContext {
   readonly image: string;
   /** The commit being deployed. */
   readonly revision: string;
+  /** `spec.replicas` at that commit, when the manifest writes it. */
+  readonly replicas?: number;
 }
 
 /** Settings of {@link startSyncAgent}. */
@@ -43,7 +45,10 @@ export interface SyncAgentSettings {
    * @default the only container
    */
   readonly container?: string;
-  /** Deploy `version` (the image tag); resolves once it runs. A rejection fails the sync. */
+  /**
+   * Deploy `version` (the image tag) with `context.replicas`; resolves once it runs. Called when
+   * the version or the replica count differs from what runs. A rejection fails the sync.
+   */
   readonly deploy: (version: string, context: DeployContext) => Promise<void>;
   /**
    * The version running when the agent starts: when the branch says the same, nothing is
@@ -51,6 +56,11 @@ export interface SyncAgentSettings {
    * @default none (the first look deploys)
    */
   readonly deployed?: string;
+  /**
+   * The replicas running when the agent starts.
+   * @default what the branch says at the first look, when it says the same version as `deployed`
+   */
+  readonly deployedReplicas?: number;
   /**
    * Time between two looks at the branch, in milliseconds.
    * @default 500
@@ -80,6 +90,13 @@ export interface SyncAgentSettings {
   readonly historyLimit?: number;
 }
 
+/** What a revision of the branch asks to run. */
+interface Desired {
+  readonly revision: string;
+  readonly image: string;
+  readonly replicas?: number;
+}
+
 /** A running sync agent. */
 export interface SyncAgent {
   /** Base URL of its Argo CD API, for `argocdClient({ url })`. */
@@ -92,7 +109,7 @@ export interface SyncAgent {
 
 /**
  * A local stand-in for Argo CD with auto-sync: it deploys whatever the config repository's
- * branch says (calling `deploy` with the image tag) and answers the Application endpoints the
+ * branch says (calling `deploy` with the image tag and `spec.replicas`) and answers the Application endpoints the
  * `@selfheal/adapter-argocd` client uses. While a deploy runs the application is OutOfSync and
  * Progressing; after it, Synced and Healthy at that commit, with a history entry.
  */
@@ -133,7 +150,8 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
     deployedImage: undefined,
   };
   let deployedVersion = settings.deployed;
-  let desired: { revision: string; image: string } | undefined;
+  let deployedReplicas = settings.deployedReplicas;
+  let desired: Desired | undefined;
   let running: Promise<void> | undefined;
   const lock = new Mutex();
   const stopping = new AbortController();
@@ -143,13 +161,17 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
     state.health = health;
     state.healthMessage = message;
   };
+  /** Whether `wanted` differs from what runs: another version, or another replica count. */
+  const differs = (wanted: Desired) =>
+    tagOf(wanted.image) !== deployedVersion ||
+    (wanted.replicas !== undefined && wanted.replicas !== deployedReplicas);
   const compare = () => {
     if (desired === undefined) return;
-    state.syncStatus = tagOf(desired.image) === deployedVersion ? "Synced" : "OutOfSync";
+    state.syncStatus = differs(desired) ? "OutOfSync" : "Synced";
   };
 
-  /** Read the image the manifest names at `revision`. */
-  const imageAt = async (revision: string): Promise<string> => {
+  /** Read the image and the replicas the manifest names at `revision`. */
+  const desiredAt = async (revision: string): Promise<Desired> => {
     const text = await workspace.readFile(revision, settings.manifestPath);
     const context = { adapter: "sync-agent", operation: "readManifest", url: settings.repoUrl };
     if (text === undefined) {
@@ -162,20 +184,41 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
     if (typeof image !== "string" || image === "") {
       throw new SelfHealError(`${settings.manifestPath} names no image at ${revision}`, context);
     }
-    return image;
+    // A manifest without spec.replicas leaves the count to whatever scales it (an HPA).
+    let replicas: number | undefined;
+    try {
+      const written = setReplicas(text, { replicas: 0 }).before;
+      replicas = typeof written === "number" ? written : undefined;
+    } catch {
+      replicas = undefined;
+    }
+    return { revision, image, ...(replicas === undefined ? {} : { replicas }) };
   };
 
   /** Run one sync operation; the caller holds the lock and checked that none is running. */
-  const operate = (revision: string, image: string, initiatedBy: OperationInitiator) => {
+  const operate = (wanted: Desired, initiatedBy: OperationInitiator) => {
+    const { revision, image, replicas } = wanted;
     const version = tagOf(image);
     const startedAt = argocdTime();
     const operation = { revision, startedAt, initiatedBy };
-    state.operationState = { ...operation, phase: "Running", message: `deploying ${image}` };
-    if (version !== deployedVersion) setHealth("Progressing", `deploying ${version}`);
+    const what =
+      version === deployedVersion && replicas !== undefined
+        ? `scaling to ${replicas} replicas`
+        : `deploying ${version === deployedVersion ? image : version}`;
+    state.operationState = { ...operation, phase: "Running", message: what };
+    const changes = differs(wanted);
+    if (changes) setHealth("Progressing", what);
     running = (async () => {
       try {
-        if (version !== deployedVersion) await settings.deploy(version, { image, revision });
+        if (changes) {
+          await settings.deploy(version, {
+            image,
+            revision,
+            ...(replicas === undefined ? {} : { replicas }),
+          });
+        }
         deployedVersion = version;
+        if (replicas !== undefined) deployedReplicas = replicas;
         state.deployedImage = image;
         const finishedAt = argocdTime();
         state.operationState = {
@@ -209,7 +252,7 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
       if (stopping.signal.aborted) return;
       try {
         const head = await workspace.refresh(stopping.signal);
-        desired = { revision: head, image: await imageAt(head) };
+        desired = await desiredAt(head);
         state.revision = head;
         state.comparisonError = undefined;
         if (state.health === "Missing" && tagOf(desired.image) === deployedVersion) {
@@ -229,6 +272,7 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
             };
           }
           state.deployedImage = desired.image;
+          deployedReplicas ??= desired.replicas;
           setHealth("Healthy");
         }
         compare();
@@ -236,7 +280,7 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
           // A failed revision is not retried by the poll (as Argo CD's auto-sync): only a new
           // commit or a manual sync deploys again.
           const failed = state.operationState?.phase === "Failed" && state.operationState.revision === head;
-          if (!failed) operate(head, desired.image, { automated: true });
+          if (!failed) operate(desired, { automated: true });
         }
       } catch (error) {
         if (stopping.signal.aborted) return;
@@ -264,12 +308,10 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
       });
       if (body.dryRun === true) return answer();
       const wanted = body.revision === undefined || body.revision === "" ? branch : body.revision;
-      let revision: string;
-      let image: string;
+      let target: Desired;
       try {
         const head = await workspace.refresh(stopping.signal);
-        revision = wanted === branch ? head : wanted;
-        image = await imageAt(revision);
+        target = await desiredAt(wanted === branch ? head : wanted);
       } catch (error) {
         return {
           status: 400,
@@ -277,7 +319,7 @@ export async function startSyncAgent(settings: SyncAgentSettings): Promise<SyncA
         };
       }
       const response = answer();
-      operate(revision, image, { username: "admin" });
+      operate(target, { username: "admin" });
       return response;
     });
 

@@ -18,18 +18,24 @@ export interface UntilClosedOptions {
    * @default 100
    */
   readonly pollMs?: number;
+  /**
+   * Wait for the first incident of this alert (`HighCPU`) instead of the first of all.
+   * @default any alert
+   */
+  readonly alertname?: string;
 }
 
 /** What {@link untilClosed} found. */
 export interface ClosedIncident {
-  /** The first incident, read again once the controller settled. */
+  /** The incident waited for, read again once the controller settled. */
   readonly incident: Incident;
   /** Change requests merged while waiting (with `merge: true`). */
   readonly merged: number;
 }
 
 /**
- * Wait until the controller's first incident closes and the controller has settled, merging the
+ * Wait until the controller's first incident (of `alertname`, when given) closes and the
+ * controller has settled, merging the
  * forge's open change requests meanwhile with `merge: true`; rejects after `timeoutMs` with the
  * incident's last state.
  */
@@ -42,7 +48,10 @@ export async function untilClosed(
   const until = Date.now() + timeoutMs;
   let merged = 0;
   for (;;) {
-    const [incident] = await controller.store.listIncidents();
+    // Newest first: the first incident is the last one listed.
+    const incident = (await controller.store.listIncidents())
+      .filter((found) => options.alertname === undefined || found.alertname === options.alertname)
+      .at(-1);
     if (incident?.closedAt !== undefined) {
       await controller.settled();
       return { incident: (await controller.store.getIncident(incident.id)) ?? incident, merged };

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,11 +14,18 @@ import {
 } from "@selfheal/adapter-prometheus/testing";
 import { type GitHttpServer, runGit, startGitHttpServer } from "@selfheal/gitops/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The GitLab stand-in of the GitLab adapter's tests (checked against shared/contracts/gitlab-api.md),
+// over the same bare repository the git server serves, as GitLab's API and git share one.
+import { startGitLabStandIn } from "../../adapter-gitlab/test/support/gitlab-stand-in.js";
+import {
+  contract as gitLabContract,
+  token as gitLabToken,
+} from "../../adapter-gitlab/test/support/harness.js";
 import { runInProcess } from "./cli-harness.js";
 
 // The issue's second "done when", through `selfheal run` on a real git server: two config
-// repositories, services in observe and act mode, each doing exactly what its mode says, and the
-// readiness report on the recorded history.
+// repositories, services in observe, propose and act mode, each doing exactly what its mode says,
+// and the readiness report on the recorded history.
 const noPrometheus = !(await binaryAvailable(prometheusBinary())) && process.env.CI !== "true";
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
@@ -54,7 +61,54 @@ const payload = (alerts: unknown[], status = "firing") =>
     alerts,
   });
 
-describe.skipIf(noPrometheus)("services: observe and act, end to end", () => {
+/** `selfheal run` in `cwd`, its output so far, and its exit. */
+function startRun(cwd: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [bin, "run"], { cwd, env: { PATH: process.env.PATH, ...env } });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk: Buffer) => {
+    output.stdout += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output.stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+  const listening = async () => {
+    for (let tries = 0; tries < 600; tries++) {
+      const url = /listening on (http:\/\/\S+)/.exec(output.stdout)?.[1];
+      if (url !== undefined) return url;
+      if (child.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`selfheal run did not listen: ${output.stderr}`);
+  };
+  return { child, output, exited, listening };
+}
+
+/** An incident as `selfheal audit --json` lists it. */
+interface AuditedIncident {
+  readonly id: string;
+  readonly service: string;
+  readonly state: string;
+  readonly outcome: string;
+  readonly action?: string;
+  readonly reason?: string;
+  readonly chain?: readonly { readonly stage: string; readonly status: string; readonly detail: string }[];
+}
+
+/** Read the ledger with `selfheal audit --json` until `done` holds (600 reads at most); the last read. */
+async function auditUntil(cwd: string, done: (incidents: readonly AuditedIncident[]) => boolean) {
+  let incidents: AuditedIncident[] = [];
+  for (let tries = 0; tries < 600; tries++) {
+    const audit = await runInProcess(["audit", "--json"], { cwd });
+    if (audit.code === 0)
+      incidents = (JSON.parse(audit.stdout) as { incidents: AuditedIncident[] }).incidents;
+    if (done(incidents)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return incidents;
+}
+
+describe.skipIf(noPrometheus)("services: observe, propose and act, end to end", () => {
   let server: GitHttpServer;
   let prometheus: RunningServer;
   let receiver: Server;
@@ -236,5 +290,124 @@ describe.skipIf(noPrometheus)("services: observe and act, end to end", () => {
       child.kill("SIGTERM");
     }
     expect(await exited).toBe(0);
+  }, 180_000);
+  it("propose opens a merge request and never commits to main; act commits; observe only records", async () => {
+    const shop = await repoOf(server, "shop", (tag) => ({
+      "apps/checkout/deployment.yaml": deployment("checkout", tag),
+      "apps/cart/deployment.yaml": deployment("cart", tag),
+      "apps/search/deployment.yaml": deployment("search", tag),
+    }));
+    const project = "acme/shop";
+    const gitlab = await startGitLabStandIn({
+      contract: gitLabContract,
+      project,
+      token: gitLabToken,
+      gitDir: shop.path,
+    });
+    const dir = join(work, "propose");
+    await mkdir(dir);
+    await writeFile(
+      join(dir, "selfheal.yaml"),
+      [
+        "listen: { host: 127.0.0.1, port: 0 }",
+        "enrich:",
+        `  prometheus: { url: "${prometheus.url}", levelCheck: false, queries: { error_rate: "vector(0.2)", restart_count: "vector(5)" } }`,
+        "policy: { builtin: {} }",
+        "remediate:",
+        "  gitops:",
+        `    repo: { url: "${shop.url}", dir: state/shop }`,
+        `    forge: { gitlab: { url: "${gitlab.url}", project: ${project}, token: "\${GITLAB_TOKEN}" } }`,
+        '    locate: { globs: ["apps/**/*.yaml"] }',
+        "    quarantine: false",
+        "services:",
+        "  defaults: { mode: observe }",
+        "  byName:",
+        "    checkout: { mode: act }",
+        "    cart: { mode: propose }",
+        "store: { file: { dir: state/store, fsync: false } }",
+        "",
+      ].join("\n"),
+    );
+    const git = (...args: string[]) => runGit(["--git-dir", shop.path, ...args]);
+    const before = (await git("rev-parse", "main")).trim();
+    const run = startRun(dir, { GITLAB_TOKEN: gitLabToken });
+    try {
+      const url = await run.listening();
+      const posted = await fetch(`${url}/webhook/alertmanager`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: payload([alert("checkout", {}, "p1"), alert("cart", {}, "p2"), alert("search", {}, "p3")]),
+      });
+      expect(posted.status).toBeLessThan(300);
+      const settled = (incidents: readonly AuditedIncident[]) =>
+        incidents.length === 3 &&
+        incidents.every((incident) =>
+          incident.service === "cart" ? incident.state === "awaiting_merge" : incident.outcome !== "open",
+        );
+      const incidents = await auditUntil(dir, settled);
+      const byService = Object.fromEntries(
+        incidents.map((incident) => [incident.service, { state: incident.state, action: incident.action }]),
+      );
+      expect(byService, run.output.stderr).toEqual({
+        checkout: { state: "resolved", action: "rollback" },
+        cart: { state: "awaiting_merge", action: "rollback" },
+        search: { state: "suppressed", action: "rollback" },
+      });
+
+      // propose: one merge request, from a branch of its own onto main, that rolls cart back...
+      const cart = incidents.find((incident) => incident.service === "cart");
+      expect(
+        gitlab.model.mergeRequests.map((request) => [
+          request.sourceBranch,
+          request.targetBranch,
+          request.state,
+        ]),
+      ).toEqual([[`selfheal/${cart?.id}/rollback`, "main", "opened"]]);
+      const proposed = await git("diff", "--unified=0", `main...selfheal/${cart?.id}/rollback`);
+      expect(proposed.split("\n").filter((line) => /^[-+] /.test(line))).toEqual([
+        "-          image: registry.example.com/cart:v2",
+        "+          image: registry.example.com/cart:v1",
+      ]);
+      // ...and nothing of cart on main: the only commit on main since is checkout's (act), on top
+      // of what was there (no force push).
+      expect((await git("log", "--format=%s", `${before}..main`)).trim().split("\n")).toEqual([
+        expect.stringMatching(/rollback checkout/),
+      ]);
+      await git("merge-base", "--is-ancestor", before, "main");
+      const changedOnMain = await git("diff", "--name-only", before, "main");
+      expect(changedOnMain.trim().split("\n")).toEqual(["apps/checkout/deployment.yaml"]);
+      expect(await git("show", "main:apps/checkout/deployment.yaml")).toContain("checkout:v1");
+      expect(await git("show", "main:apps/cart/deployment.yaml")).toContain("cart:v2");
+      // observe: no branch, no merge request, no commit; the would-be rollback is recorded.
+      expect(await git("show", "main:apps/search/deployment.yaml")).toContain("search:v2");
+      const branches = (await git("for-each-ref", "--format=%(refname:short)", "refs/heads"))
+        .trim()
+        .split("\n");
+      expect(branches.sort()).toEqual(["main", `selfheal/${cart?.id}/rollback`]);
+      const search = incidents.find((incident) => incident.service === "search");
+      expect(search?.reason).toBe(
+        "rollback suppressed (dry_run): observe mode (search): planned, not carried out",
+      );
+      expect(search?.chain?.at(-1)).toMatchObject({
+        stage: "change",
+        status: "skipped",
+        detail: expect.stringMatching(
+          /^dry run: Roll search back from registry\.example\.com\/search:v2 to registry\.example\.com\/search:v1 /,
+        ),
+      });
+      const readiness = await runInProcess(["audit", "--readiness", "--json"], { cwd: dir });
+      expect((JSON.parse(readiness.stdout) as { services: unknown[] }).services).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ service: "search", wouldAct: 1, actions: { rollback: 1 } }),
+        ]),
+      );
+    } finally {
+      run.child.kill("SIGTERM");
+      await gitlab.close();
+    }
+    // Shut down with cart's merge request still open: the controller stops cleanly.
+    expect(await run.exited, run.output.stderr).toBe(0);
+    // Every request to the GitLab API was one its contract allows.
+    gitlab.verify();
   }, 180_000);
 });

@@ -1,3 +1,4 @@
+import { watch } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -177,6 +178,56 @@ describe("git workspace", () => {
     expect(error).toBeInstanceOf(ForgeError);
     expect((error as ForgeError).message).toContain("git clone failed");
     expect((error as ForgeError).url).toBe("http://127.0.0.1:9/none.git");
+  });
+});
+
+describe("git workspace: a fetch beside readers", () => {
+  it("puts a fetched pack and its index in place whole, so a concurrent read never sees half of one", async () => {
+    const { url } = await repo("fetch-beside-readers");
+    const reader = workspace(url, "fetch-beside-readers-reader");
+    const writer = workspace(url, "fetch-beside-readers-writer");
+    const before = await reader.refresh(call());
+    await writer.refresh(call());
+    const sha = await writer.commit({
+      parent: before,
+      files: [{ path: "apps/checkout/deployment.yaml", content: "image: registry/checkout:v1.4.0\n" }],
+      message: "checkout v1.4.0",
+    });
+    if (sha === undefined) throw new Error("nothing to commit");
+    expect((await writer.push({ ref: "refs/heads/main", oldSha: before, newSha: sha }, call())).ok).toBe(
+      true,
+    );
+    // Reads (readFile, tree, readCommit) take no lock: they list objects/pack and load every
+    // index there. A file written in place in that folder (a "change" event) could be read half
+    // written; one renamed into it (only "rename" events) is whole when it appears.
+    const packs = join(scratch, "fetch-beside-readers-reader", ".git", "objects", "pack");
+    const cloned = new Set(await readdir(packs));
+    const events: string[] = [];
+    let indexSeen: () => void = () => {};
+    const indexed = new Promise<void>((resolve) => {
+      indexSeen = resolve;
+    });
+    const watcher = watch(packs, (type, file) => {
+      events.push(`${type} ${file ?? "?"}`);
+      if (file?.endsWith(".idx")) indexSeen();
+    });
+    try {
+      expect(await reader.refresh(call())).toBe(sha);
+      expect(await reader.readFile(sha, "apps/checkout/deployment.yaml")).toBe(
+        "image: registry/checkout:v1.4.0\n",
+      );
+      // The watcher hears of the index (the last file put in place); events of one write come
+      // in one batch, then one more turn for any left.
+      await indexed;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      watcher.close();
+    }
+    const listed = (await readdir(packs)).filter((file) => !cloned.has(file));
+    expect(listed.filter((file) => file.endsWith(".idx"))).toHaveLength(1);
+    expect(listed.filter((file) => file.endsWith(".pack"))).toHaveLength(1);
+    expect(events.filter((event) => event.startsWith("rename ")).length).toBeGreaterThan(0);
+    expect(events.filter((event) => !event.startsWith("rename "))).toEqual([]);
   });
 });
 

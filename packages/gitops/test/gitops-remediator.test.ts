@@ -461,6 +461,82 @@ describe("gitops remediator: concurrency", () => {
     expect(await runGit(["--git-dir", path, "rev-list", "--count", "main"])).toBe(`${2 + services.length}\n`);
     await runGit(["--git-dir", path, "fsck", "--strict", "--no-progress"]);
   });
+
+  it("two remediators on one warm clone and a third on its own clone push to one branch at once: each change lands once, none lost, none forced", async () => {
+    const services = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
+    const name = `config-${++repoCount}`;
+    const at = (tag: string) =>
+      Object.fromEntries(
+        services.map((service) => [`apps/${service}.yaml`, deployment(service, `r/${service}:${tag}`)]),
+      );
+    const { url, path } = await server.createRepo(name, at("v1"), {
+      commits: [{ message: "v2 everywhere", files: at("v2") }],
+    });
+    // The server keeps a log of every update of main, so a forced (non-fast-forward) one shows.
+    await runGit(["--git-dir", path, "config", "core.logAllRefUpdates", "always"]);
+    const git = (...args: string[]) => runGit(["--git-dir", path, ...args]);
+    const before = (await git("rev-parse", "main")).trim();
+    // Two services of one controller with different settings: two remediators, one warm clone
+    // (as `selfheal run` wires services of one repository). A second controller has its own clone.
+    const shared = openGitWorkspace({ url, dir: join(scratch, `${name}-shared`) });
+    const first = gitopsRemediator({ workspace: shared, quarantine: false });
+    const second = gitopsRemediator({ workspace: shared, quarantine: false, maxReplicas: 5 });
+    const other = gitopsRemediator({
+      workspace: openGitWorkspace({ url, dir: join(scratch, `${name}-other`) }),
+      quarantine: false,
+      maxReplicas: 5,
+    });
+    const scaleUp: Decision = { ...rollback, action: "scale_up", params: { by: 1 } };
+    // alpha is changed by two of them at once (its image by one, its replicas by another):
+    // each edit is worked out again on the head it lands on, so neither undoes the other.
+    const work: [Remediator, Incident, Decision][] = [
+      [first, incident("alpha"), rollback],
+      [first, incident("bravo"), rollback],
+      [second, incident("charlie"), rollback],
+      [second, incident("delta"), scaleUp],
+      [second, incident("alpha", "inc-alpha-scale"), scaleUp],
+      [other, incident("echo"), rollback],
+      [other, incident("foxtrot"), scaleUp],
+    ];
+    const planned = await Promise.all(
+      work.map(([target, subject, decision]) => run(target, subject, decision)),
+    );
+    const results = await Promise.all(planned.map(({ apply }) => apply()));
+    expect(results.map((result) => result.status)).toEqual(work.map(() => "applied"));
+    expect(results.every((result) => result.reused === false)).toBe(true);
+
+    // Exactly one commit per change on main, each carrying its own key once.
+    const keys = (await git("log", "--format=%(trailers:key=Selfheal-Key,valueonly)", `${before}..main`))
+      .split("\n")
+      .filter((line) => line !== "");
+    expect(keys.sort()).toEqual(planned.map(({ plan }) => plan.idempotencyKey).sort());
+    expect(new Set(results.map((result) => result.revision)).size).toBe(work.length);
+    for (const result of results) await git("merge-base", "--is-ancestor", result.revision ?? "", "main");
+    // None lost: every file holds every change made to it.
+    const file = (service: string) => git("show", `main:apps/${service}.yaml`);
+    expect(await file("alpha")).toContain("r/alpha:v1");
+    expect(await file("alpha")).toContain("  replicas: 3 # raised by hand in March");
+    for (const service of ["bravo", "charlie", "echo"])
+      expect(await file(service)).toContain(`r/${service}:v1`);
+    for (const service of ["delta", "foxtrot"]) {
+      expect(await file(service)).toContain(`r/${service}:v2`);
+      expect(await file(service)).toContain("  replicas: 3 # raised by hand in March");
+    }
+    // Linear history on main, and every update of main the server made was a fast-forward.
+    expect((await git("rev-list", "--merges", `${before}..main`)).trim()).toBe("");
+    const updates = (await git("reflog", "show", "--format=%H", "refs/heads/main"))
+      .trim()
+      .split("\n")
+      .reverse();
+    expect(updates).toHaveLength(work.length);
+    let previous = before;
+    for (const update of updates) {
+      expect((await git("rev-parse", `${update}^`)).trim()).toBe(previous);
+      previous = update;
+    }
+    expect(previous).toBe((await git("rev-parse", "main")).trim());
+    await git("fsck", "--strict", "--no-progress");
+  });
 });
 
 /** A commit on main whose checkout manifest does not parse. */

@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import { access, mkdir, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describeError, type FileWrite, ForgeError, Mutex, SelfHealError } from "@selfheal/core";
 import git from "isomorphic-git";
@@ -63,8 +64,9 @@ export interface CommitFiles {
 /**
  * A warm clone of a config repository, kept in a folder between runs: fetched incrementally,
  * written without a working tree or index (the blob, the trees along the changed path, the
- * commit), and pushed with only the objects the commit adds. One per repository; operations
- * are serialised.
+ * commit), and pushed with only the objects the commit adds. One per clone folder, shared by
+ * everything that works on that repository: `refresh`, `commit` and `push` are serialised;
+ * reads are not, and need not be (objects and packs appear in the folder whole).
  */
 export interface GitWorkspace {
   readonly url: string;
@@ -171,19 +173,31 @@ export function openGitWorkspace(settings: GitWorkspaceSettings): GitWorkspace {
   };
 
   // A fetched pack is stored as git would (objects/pack/pack-<checksum>.pack) and indexed
-  // by isomorphic-git, so later reads find its objects like any others.
+  // by isomorphic-git, so later reads find its objects like any others. Reads take no lock
+  // (several remediators and enrichers share one clone) and load every index in objects/pack:
+  // the pack and its index are written in a folder of their own and renamed into place, the
+  // index last, so a reader finds either no index or a whole one whose pack is there.
   const storePack = async (pack: Uint8Array): Promise<void> => {
     const name = `pack-${Buffer.from(pack.subarray(pack.length - 20)).toString("hex")}`;
     const folder = join(gitdir, "objects", "pack");
+    const staging = `incoming-${process.pid}-${randomUUID()}`;
     await mkdir(folder, { recursive: true });
-    await writeFile(join(folder, `${name}.pack`), pack);
-    await git.indexPack({
-      fs,
-      dir: settings.dir,
-      gitdir,
-      filepath: join(".git", "objects", "pack", `${name}.pack`),
-      cache,
-    });
+    await mkdir(join(gitdir, "objects", staging));
+    try {
+      await writeFile(join(gitdir, "objects", staging, `${name}.pack`), pack);
+      await git.indexPack({
+        fs,
+        dir: settings.dir,
+        gitdir,
+        filepath: join(".git", "objects", staging, `${name}.pack`),
+        cache,
+      });
+      for (const file of [`${name}.pack`, `${name}.idx`]) {
+        await rename(join(gitdir, "objects", staging, file), join(folder, file));
+      }
+    } finally {
+      await rm(join(gitdir, "objects", staging), { recursive: true, force: true });
+    }
   };
 
   const refreshOnce = async (signal: AbortSignal): Promise<string> => {
