@@ -1,37 +1,49 @@
 #!/usr/bin/env bash
-# Build the pinned Go programs the tests run for real (OPA first) with `go install`, into a cache
-# folder outside the repository, only when they are missing. Prints where each one is and how
-# long its build took.
+# Build the pinned Go programs the tests run for real (OPA, Prometheus 3, Alertmanager 0.3x) into a
+# cache folder outside the repository, only when they are missing. Prints where each one is and
+# how long its build took.
 #
-#   scripts/go-tools.sh            build what is missing (all tools)
-#   scripts/go-tools.sh opa        only the named tools
-#   SELFHEAL_TOOLS=/path ...       cache folder (default: $HOME/.cache/selfheal-tools)
+#   scripts/go-tools.sh                          build what is missing (all tools)
+#   scripts/go-tools.sh opa                      only the named tools
+#   scripts/go-tools.sh --where prometheus       print "name version binary" (built or not), build nothing
+#   SELFHEAL_TOOLS=/path ...                     cache folder (default: $HOME/.cache/selfheal-tools)
 #
-# A tool lands in $SELFHEAL_TOOLS/<name>-<version>/<binary>; tests look there (see
-# @selfheal/adapter-opa/testing `findOpa`). Versions are pinned here and nowhere else.
+# A tool lands in $SELFHEAL_TOOLS/<folder>/<binary>; tests look there (see
+# @selfheal/adapter-opa/testing `findOpa`, scripts/test-current-prometheus.sh). Versions are
+# pinned here and nowhere else. The folder names the build recipe as well as the version, so a
+# binary built another way (an older full Prometheus in prometheus-3.9.1/) is never taken for
+# this one.
 set -euo pipefail
 
 tools_dir="${SELFHEAL_TOOLS:-$HOME/.cache/selfheal-tools}"
 
-# name|version|module@version|binary
-# name|version|module|module version|package in the module|binary|how
-#   install: `go install package@version`
+# name|version|module|module version|package in the module|binary|how[|folder]
+#   folder: under $SELFHEAL_TOOLS, default <name>-<version>; the recipe's builds say -min.
+#   install: `go install package@version`.
 #   build:   the module's go.mod has exclude/replace directives, which `go install pkg@version`
-#            refuses: download the module, then `go build` the package inside it.
-#   build-ui-stub: like build, in a writable copy of the module whose web UI (`ui/app/dist`, built
-#            by npm and not in the module) is replaced by a placeholder page: `go:embed` needs the
-#            folder, and the tests speak the HTTP API only.
-# Prometheus 3.x is published as module versions v0.3xx (v0.309.1 is Prometheus 3.9.1); a binary
-# built this way has no web UI assets, which the tests do not use (they speak the HTTP API).
+#            refuses: download the module, then `go build` the package inside a writable copy of
+#            it, with -trimpath, without symbols (-s -w) or cgo, and the version stamped as
+#            Prometheus' release tooling (promu) does (`-X .../common/version.Version`), so
+#            `--version` names the release.
+#   build-ui-stub: like build; the web UI (`ui/app/dist`, built by npm and not in the module) is
+#            replaced by a placeholder page: `go:embed` needs the folder, and the tests speak the
+#            HTTP API only.
+#   build-min-sd: like build, with only the service discoveries Prometheus always has (static,
+#            file, http): plugins.yml, the list upstream documents for choosing service
+#            discoveries ("Service discovery plugins" in its README), is emptied and
+#            plugins/plugins.go generated again from it, as `make plugins` does. The tests
+#            configure static targets only, and leaving out the cloud SDKs (AWS, Azure, GCE,
+#            Kubernetes, ...) is what makes the build short. No web UI assets either (the
+#            `builtinassets` tag is not set); the tests speak the HTTP API.
+# Prometheus 3.x is published as module versions v0.3xx (v0.309.1 is Prometheus 3.9.1).
 catalogue=(
   "opa|1.22.4|github.com/open-policy-agent/opa|v1.22.4|.|opa|install"
-  "prometheus|3.9.1|github.com/prometheus/prometheus|v0.309.1|./cmd/prometheus|prometheus|build"
-  "alertmanager|0.35.0|github.com/prometheus/alertmanager|v0.35.0|./cmd/alertmanager|alertmanager|build-ui-stub"
+  "prometheus|3.9.1|github.com/prometheus/prometheus|v0.309.1|./cmd/prometheus|prometheus|build-min-sd|prometheus-3.9.1-min"
+  "alertmanager|0.35.0|github.com/prometheus/alertmanager|v0.35.0|./cmd/alertmanager|alertmanager|build-ui-stub|alertmanager-0.35.0-min"
 )
 
 build() {
-  local name=$1 version=$2 module=$3 module_version=$4 package=$5 binary=$6 how=$7
-  local folder="$tools_dir/$name-$version"
+  local name=$1 version=$2 module=$3 module_version=$4 package=$5 binary=$6 how=$7 folder=$tools_dir/$8
   if [ -x "$folder/$binary" ]; then
     echo "$name $version: $folder/$binary (cached)"
     return
@@ -45,27 +57,14 @@ build() {
   # Build into a scratch folder, then move: an interrupted build never leaves a half binary.
   local scratch
   scratch=$(mktemp -d "$folder/.build-XXXXXX")
-  echo "$name $version: building $module@$module_version $package ($how; minutes on 2 cores)"
+  echo "$name $version: building $module@$module_version $package ($how)"
   local ok=true
   if [ "$how" = install ]; then
     local target="$module/${package#./}"
     target="${target%/.}"
     GOBIN="$scratch" go install "$target@$module_version" || ok=false
   else
-    local dir
-    dir=$(go mod download -json "$module@$module_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-    if [ -z "$dir" ]; then
-      ok=false
-    elif [ "$how" = build-ui-stub ]; then
-      cp -r "$dir" "$scratch/src" && chmod -R u+w "$scratch/src" || ok=false
-      for ui in elm mantine; do
-        mkdir -p "$scratch/src/ui/app/dist/$ui"
-        echo "<html><body>web UI not built (selfheal test build)</body></html>" >"$scratch/src/ui/app/dist/$ui/index.html"
-      done
-      [ "$ok" = true ] && { (cd "$scratch/src" && go build -o "$scratch/$binary" "$package") || ok=false; }
-    else
-      (cd "$dir" && go build -o "$scratch/$binary" "$package") || ok=false
-    fi
+    build_in_copy "$name" "$version" "$module" "$module_version" "$package" "$scratch" "$binary" "$how" || ok=false
   fi
   if [ "$ok" != true ] || [ ! -x "$scratch/$binary" ]; then
     rm -rf "$scratch"
@@ -77,9 +76,54 @@ build() {
   echo "$name $version: $folder/$binary (built in $((SECONDS - started)) s)"
 }
 
+build_in_copy() {
+  local name=$1 version=$2 module=$3 module_version=$4 package=$5 scratch=$6 binary=$7 how=$8
+  local dir
+  dir=$(go mod download -json "$module@$module_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || return 1
+  cp -r "$dir" "$scratch/src" && chmod -R u+w "$scratch/src" || return 1
+  case "$how" in
+    build) ;;
+    build-ui-stub)
+      for ui in elm mantine; do
+        mkdir -p "$scratch/src/ui/app/dist/$ui"
+        echo "<html><body>web UI not built (selfheal test build)</body></html>" >"$scratch/src/ui/app/dist/$ui/index.html"
+      done
+      ;;
+    build-min-sd)
+      echo "[]" >"$scratch/src/plugins.yml"
+      # Named on the command line, generate.go runs without its `plugins` build tag and loads
+      # only its own imports (`go generate ./plugins` would download every SD's modules).
+      (cd "$scratch/src/plugins" && go run generate.go) || return 1
+      if grep -q '^import' "$scratch/src/plugins/plugins.go"; then
+        echo "$name: plugins/plugins.go still imports service discoveries" >&2
+        return 1
+      fi
+      ;;
+    *)
+      echo "$name: unknown build recipe $how" >&2
+      return 1
+      ;;
+  esac
+  local stamp=github.com/prometheus/common/version
+  (cd "$scratch/src" && CGO_ENABLED=0 go build -trimpath -tags netgo \
+    -ldflags="-s -w -X $stamp.Version=$version -X $stamp.BuildUser=selfheal-go-tools/$how" \
+    -o "$scratch/$binary" "$package")
+}
+
+where=false
+if [ "${1:-}" = "--where" ]; then
+  where=true
+  shift
+fi
 wanted=("$@")
 for entry in "${catalogue[@]}"; do
-  IFS='|' read -r name version module module_version package binary how <<<"$entry"
+  IFS='|' read -r name version module module_version package binary how folder <<<"$entry"
+  folder=${folder:-$name-$version}
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
-  build "$name" "$version" "$module" "$module_version" "$package" "$binary" "$how"
+  if [ "$where" = true ]; then
+    echo "$name $version $tools_dir/$folder/$binary"
+  else
+    build "$name" "$version" "$module" "$module_version" "$package" "$binary" "$how" "$folder"
+  fi
 done
