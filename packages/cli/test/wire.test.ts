@@ -3,7 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@selfheal/adapter-prometheus/testing";
-import { createController, silentLogger } from "@selfheal/core";
+import { createController, type RemediationPlan, type RemediationResult, silentLogger } from "@selfheal/core";
+import { makeIncident } from "@selfheal/core/testing";
 import { type GitHttpServer, startGitHttpServer } from "@selfheal/gitops/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, wireController } from "../src/index.js";
@@ -170,5 +171,50 @@ describe("wireController", () => {
       await wired.close();
     }
     await expect(fetch(`http://127.0.0.1:${port}/m`)).rejects.toThrow();
+  });
+
+  it("verifies each incident by its own symptom: HighCPU by CPU usage, others by the error rate, byAlert overriding", async () => {
+    /** The query the recovery verifier asked for an incident of this alert name (it fails at once: nobody listens). */
+    async function queryFor(yaml: string, alertname: string): Promise<unknown> {
+      const wired = await wireController(parseConfig(yaml, "selfheal.yaml"), {
+        baseDir: folder,
+        logger: silentLogger,
+      });
+      try {
+        const [verifier] = wired.settings.verify ?? [];
+        const result = await verifier?.verify({
+          incident: makeIncident({ alertname, labels: { alertname, service: "checkout" } }),
+          plan: {} as RemediationPlan,
+          result: {} as RemediationResult,
+          signal: AbortSignal.timeout(20_000),
+        });
+        expect(result?.outcome).toBe("failed");
+        return result?.evidence?.query;
+      } finally {
+        await wired.settings.store?.close();
+        await wired.close();
+      }
+    }
+    const base = [
+      "enrich: { gitopsDeployment: false }",
+      "policy: { builtin: {} }",
+      "store: { file: { dir: state-recovery } }",
+      "verify:",
+      "  prometheusRecovery:",
+      "    url: http://127.0.0.1:1",
+      "    hold: 1s",
+      "    deadline: 1ms",
+    ];
+    const defaults = [...base, ""].join("\n");
+    expect(await queryFor(defaults, "HighCPU")).toContain("container_cpu_usage_seconds_total");
+    expect(await queryFor(defaults, "HighErrorRate")).toContain("http_requests_total");
+    const own = [
+      ...base,
+      "    byAlert:",
+      "      HighCPU: { query: 'cpu:ratio{service=\"{{service}}\"}', below: 0.7 }",
+      "",
+    ].join("\n");
+    expect(await queryFor(own, "HighCPU")).toBe('cpu:ratio{service="checkout"}');
+    expect(await queryFor(own, "HighErrorRate")).toContain("http_requests_total");
   });
 });

@@ -127,6 +127,18 @@ export const VerifyConfig = z.strictObject({
       deadline: DurationConfig.default("10m").describe("Give up (failed) after this long."),
       interval: DurationConfig.default("1s"),
       window: z.string().min(1).default("5m"),
+      byAlert: z
+        .record(
+          z.string().min(1),
+          z.strictObject({
+            query: z.string().min(1).describe("PromQL that must stay below `below` for this alert."),
+            below: z.number().describe("The threshold for this alert."),
+          }),
+        )
+        .optional()
+        .describe(
+          "Per alert name, the symptom to watch instead of `query`/`below`: a scale-up is verified by its CPU, not by the error rate. @default { HighCPU: { query: the cpu_usage query, below: 0.8 } }",
+        ),
     })
     .optional()
     .describe("Wait until the symptom is gone: a PromQL expression stays below a threshold."),

@@ -7,7 +7,7 @@ import {
   argocdStatus,
   argocdSync,
 } from "@selfheal/adapter-argocd";
-import { prometheusRecovery } from "@selfheal/adapter-prometheus";
+import { defaultCpuUsageQuery, prometheusRecovery } from "@selfheal/adapter-prometheus";
 import { BadInputError, type Enricher, type Incident, toMs, type Verifier } from "@selfheal/core";
 import type { SelfhealConfig } from "../config/selfheal-config.js";
 import { definedOnly } from "./defined-only.js";
@@ -91,18 +91,30 @@ export async function wireVerifiers(config: SelfhealConfig, baseDir: string): Pr
     const bearer =
       recovery.bearerToken ??
       (recovery.url === undefined ? config.enrich.prometheus?.bearerToken : undefined);
-    verifiers.push(
+    const watch = (query: string | undefined, threshold: number, name?: string) =>
       prometheusRecovery(
         definedOnly({
           url,
+          name,
           auth: bearer === undefined ? undefined : { bearer },
-          query: recovery.query,
-          threshold: recovery.below,
+          query,
+          threshold,
           hold: recovery.hold,
           deadline: recovery.deadline,
           interval: recovery.interval,
           window: recovery.window,
         }),
+      );
+    const byAlert = recovery.byAlert ?? defaultRecoveryByAlert;
+    verifiers.push(
+      perAlert(
+        watch(recovery.query, recovery.below),
+        new Map(
+          Object.entries(byAlert).map(([alertname, symptom]) => [
+            alertname,
+            watch(symptom.query, symptom.below, `prometheus-recovery:${alertname}`),
+          ]),
+        ),
       ),
     );
   }
@@ -113,5 +125,22 @@ export async function wireVerifiers(config: SelfhealConfig, baseDir: string): Pr
     ...(hook === undefined
       ? {}
       : { afterLanding: async ({ incident }) => void (await hook.refresh(app(incident))) }),
+  };
+}
+
+/** Symptoms other than the error rate, by alert name, when `byAlert` is not configured. */
+const defaultRecoveryByAlert: Readonly<Record<string, { query: string; below: number }>> = {
+  // The built-in policy scales up above cpuThreshold 0.8: recovered once usage is back below it.
+  HighCPU: { query: defaultCpuUsageQuery, below: 0.8 },
+};
+
+/** One recovery verifier that watches the incident's own symptom: by its alert name, else `fallback`. */
+function perAlert(fallback: Verifier, byAlert: ReadonlyMap<string, Verifier>): Verifier {
+  const timeouts = [fallback, ...byAlert.values()].map((verifier) => verifier.timeoutMs ?? 600_000);
+  return {
+    name: fallback.name,
+    stage: "recovery",
+    timeoutMs: Math.max(...timeouts),
+    verify: (options) => (byAlert.get(options.incident.alertname) ?? fallback).verify(options),
   };
 }
