@@ -10,7 +10,12 @@
 //   ARGOCD_URL=https://argocd.example.com ARGOCD_TOKEN=…  node examples/dist/code-first-controller.js
 import { argocdRefresh, argocdSync } from "@selfheal/adapter-argocd";
 import { githubForge } from "@selfheal/adapter-github";
-import { alertmanagerWebhook, prometheusMetrics, prometheusRecovery } from "@selfheal/adapter-prometheus";
+import {
+  alertmanagerWebhook,
+  defaultCpuUsageQuery,
+  prometheusMetrics,
+  prometheusRecovery,
+} from "@selfheal/adapter-prometheus";
 import { builtinPolicy, createController, fileStore, jsonLogger, slackNotifier } from "@selfheal/core";
 import { gitopsDeployment, gitopsRemediator, openGitWorkspace } from "@selfheal/gitops";
 
@@ -71,6 +76,8 @@ const controller = createController({
       query:
         'sum(rate(http_requests_total{status=~"5..",service="{{service}}"}[1m])) / sum(rate(http_requests_total{service="{{service}}"}[1m]))',
       threshold: 0.05,
+      // A scale-up is verified by the symptom that asked for it: CPU usage back below the policy's 0.8.
+      byAlert: { HighCPU: { query: defaultCpuUsageQuery, threshold: 0.8 } },
       hold: "2m",
       deadline: "15m",
     }),

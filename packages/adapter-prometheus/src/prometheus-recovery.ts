@@ -34,6 +34,12 @@ export interface PrometheusRecoverySettings extends HttpConnectionSettings {
    */
   readonly threshold?: number;
   /**
+   * Per alert name, the symptom to watch instead of `query` and `threshold`: a scale-up for
+   * `HighCPU` is verified by CPU usage, not by the error rate. Same placeholders as `query`.
+   * @default {} (every incident by `query`)
+   */
+  readonly byAlert?: Readonly<Record<string, { readonly query: string; readonly threshold: number }>>;
+  /**
    * How long the values must stay below the threshold without a break.
    * @default "30s"
    */
@@ -93,9 +99,25 @@ const keptPolls = 60;
  */
 export function prometheusRecovery(settings: PrometheusRecoverySettings): Verifier {
   const name = settings.name ?? "prometheus-recovery";
-  const template = compilePromql(settings.query ?? defaultErrorRateQuery, "query");
-  const threshold = settings.threshold ?? 0.05;
-  if (!Number.isFinite(threshold)) throw bad("threshold must be a finite number", "threshold");
+  const fallback = {
+    template: compilePromql(settings.query ?? defaultErrorRateQuery, "query"),
+    threshold: settings.threshold ?? 0.05,
+  };
+  if (!Number.isFinite(fallback.threshold)) throw bad("threshold must be a finite number", "threshold");
+  const byAlert = new Map(
+    Object.entries(settings.byAlert ?? {}).map(([alertname, symptom]) => {
+      if (!Number.isFinite(symptom.threshold)) {
+        throw bad(`byAlert.${alertname}.threshold must be a finite number`, `byAlert.${alertname}.threshold`);
+      }
+      return [
+        alertname,
+        {
+          template: compilePromql(symptom.query, `byAlert.${alertname}.query`),
+          threshold: symptom.threshold,
+        },
+      ] as const;
+    }),
+  );
   const holdMs = toMs(settings.hold ?? "30s", "hold");
   const deadlineMs = toMs(settings.deadline ?? "10m", "deadline");
   const intervalMs = toMs(settings.interval ?? "1s", "interval");
@@ -115,6 +137,7 @@ export function prometheusRecovery(settings: PrometheusRecoverySettings): Verifi
     // Room for the last query after the deadline, so the verdict is ours and not a timeout.
     timeoutMs: deadlineMs + queryTimeoutMs + 5000,
     async verify({ incident, signal }): Promise<VerificationResult> {
+      const { template, threshold } = byAlert.get(incident.alertname) ?? fallback;
       const rendered = template.render(promqlValuesOf(incident, window));
       if ("missing" in rendered) {
         return verdict(

@@ -287,6 +287,27 @@ describe.skipIf(skip)("against a real Prometheus", () => {
       expect(Date.parse(poll.at)).toBeLessThan(Date.parse(evidence.deadline));
   });
 
+  it("watches an alert's own symptom from byAlert: HighCPU recovered by its query while the error rate stays up", async () => {
+    const verifier = prometheusRecovery({
+      url: url(),
+      window: "5s",
+      hold: "1s",
+      deadline: "3s",
+      interval: "200ms",
+      byAlert: { HighCPU: { query: "vector(0.3)", threshold: 0.8 } },
+      dispatcher: recorder.dispatcher,
+    });
+    const cpu = await verifier.verify({ ...planOf(incidentFor("stuck", "HighCPU")), signal: signal() });
+    expect(cpu.outcome, cpu.reason).toBe("passed");
+    expect(cpu.evidence).toMatchObject({ query: "vector(0.3)", threshold: 0.8 });
+    const errors = await verifier.verify({ ...planOf(incidentFor("stuck")), signal: signal() });
+    expect(errors.outcome).toBe("failed");
+    expect(errors.reason).toMatch(/did not stay below 0.05/);
+    expect(() =>
+      prometheusRecovery({ url: url(), byAlert: { HighCPU: { query: "x", threshold: Number.NaN } } }),
+    ).toThrow("byAlert.HighCPU.threshold must be a finite number");
+  });
+
   it("counts no data as not recovered unless told otherwise", async () => {
     const options = {
       url: url(),

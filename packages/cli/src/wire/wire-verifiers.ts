@@ -91,30 +91,25 @@ export async function wireVerifiers(config: SelfhealConfig, baseDir: string): Pr
     const bearer =
       recovery.bearerToken ??
       (recovery.url === undefined ? config.enrich.prometheus?.bearerToken : undefined);
-    const watch = (query: string | undefined, threshold: number, name?: string) =>
+    const byAlert = recovery.byAlert ?? defaultRecoveryByAlert;
+    verifiers.push(
       prometheusRecovery(
         definedOnly({
           url,
-          name,
           auth: bearer === undefined ? undefined : { bearer },
-          query,
-          threshold,
+          query: recovery.query,
+          threshold: recovery.below,
+          byAlert: Object.fromEntries(
+            Object.entries(byAlert).map(([alertname, symptom]) => [
+              alertname,
+              { query: symptom.query, threshold: symptom.below },
+            ]),
+          ),
           hold: recovery.hold,
           deadline: recovery.deadline,
           interval: recovery.interval,
           window: recovery.window,
         }),
-      );
-    const byAlert = recovery.byAlert ?? defaultRecoveryByAlert;
-    verifiers.push(
-      perAlert(
-        watch(recovery.query, recovery.below),
-        new Map(
-          Object.entries(byAlert).map(([alertname, symptom]) => [
-            alertname,
-            watch(symptom.query, symptom.below, `prometheus-recovery:${alertname}`),
-          ]),
-        ),
       ),
     );
   }
@@ -133,14 +128,3 @@ const defaultRecoveryByAlert: Readonly<Record<string, { query: string; below: nu
   // The built-in policy scales up above cpuThreshold 0.8: recovered once usage is back below it.
   HighCPU: { query: defaultCpuUsageQuery, below: 0.8 },
 };
-
-/** One recovery verifier that watches the incident's own symptom: by its alert name, else `fallback`. */
-function perAlert(fallback: Verifier, byAlert: ReadonlyMap<string, Verifier>): Verifier {
-  const timeouts = [fallback, ...byAlert.values()].map((verifier) => verifier.timeoutMs ?? 600_000);
-  return {
-    name: fallback.name,
-    stage: "recovery",
-    timeoutMs: Math.max(...timeouts),
-    verify: (options) => (byAlert.get(options.incident.alertname) ?? fallback).verify(options),
-  };
-}
