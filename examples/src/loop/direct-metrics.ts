@@ -4,7 +4,8 @@
 // Alertmanager webhook when one crosses its threshold (HighErrorRate, HighCPU), and offers the
 // same numbers as an enricher and a verifier.
 import { firingPayload } from "@selfheal/adapter-prometheus";
-import { type Enricher, sleep, type Verifier } from "@selfheal/core";
+import type { Enricher, Verifier } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 
 /** Settings of {@link directMetrics}. */
 export interface DirectMetricsSettings {

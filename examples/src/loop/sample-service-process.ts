@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BadInputError, Mutex, SelfHealError } from "@selfheal/core";
+import { BadInputError, SelfHealError } from "@selfheal/core";
+import { Mutex } from "@selfheal/core/internal";
 import { errorRateOf, sampleVersions, type VersionBehaviour } from "./sample-service.js";
 
 /** Settings of {@link sampleServiceProcess}. */

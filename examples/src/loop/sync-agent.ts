@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
-import { BadInputError, describeError, Mutex, SelfHealError } from "@selfheal/core";
+import { BadInputError, describeError, SelfHealError } from "@selfheal/core";
+import { Mutex } from "@selfheal/core/internal";
 import { type GitAuth, openGitWorkspace, setContainerImage, setReplicas, tagOf } from "@selfheal/gitops";
 import { type ApiAnswer, type SyncRequest, serveArgocdApi } from "./argocd-api-server.js";
 import {

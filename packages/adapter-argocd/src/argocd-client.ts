@@ -1,4 +1,5 @@
-import { BadInputError, sleep } from "@selfheal/core";
+import { BadInputError } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import {
   ArgocdApplication,
   type ArgocdApplication as ArgocdApplicationType,

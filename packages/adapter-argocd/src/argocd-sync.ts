@@ -2,10 +2,10 @@ import {
   BadInputError,
   describeError,
   SelfHealError,
-  sleep,
   type VerificationResult,
   type Verifier,
 } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import type { ArgocdApplication } from "./argocd-application.js";
 import type { ArgocdClient } from "./argocd-client.js";
 import { type ArgocdAppName, type ArgocdTarget, appNameFor, clientOf } from "./argocd-target.js";

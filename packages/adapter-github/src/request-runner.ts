@@ -1,4 +1,5 @@
-import { ForgeError, sleep } from "@selfheal/core";
+import { ForgeError } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import type { z } from "zod";
 import { type FailureContext, toForgeError } from "./github-errors.js";
 import { parseResponse } from "./github-schemas.js";

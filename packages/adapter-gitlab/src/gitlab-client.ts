@@ -1,4 +1,5 @@
-import { describeChain, ForgeError, sleep } from "@selfheal/core";
+import { describeChain, ForgeError } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import { type Dispatcher, request } from "undici";
 import type { z } from "zod";
 import { gitLabErrorMessage, kindForStatus, neverSent, retryAfterMs } from "./gitlab-errors.js";

@@ -1,4 +1,5 @@
-import { BadInputError, describeChain, redact, sleep } from "@selfheal/core";
+import { BadInputError, describeChain, redact } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import { type Dispatcher, Pool } from "undici";
 
 /** How to reach OPA, as the transport needs it. */

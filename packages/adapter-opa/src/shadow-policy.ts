@@ -6,7 +6,6 @@ import {
   type DecisionInput,
   decisionOf,
   describeError,
-  eventId,
   type Logger,
   type Policy,
   type PolicyOutcome,
@@ -14,6 +13,7 @@ import {
   type Store,
   silentLogger,
 } from "@selfheal/core";
+import { eventId } from "@selfheal/core/internal";
 
 /** One policy's side of a shadow comparison. */
 export interface ShadowOutcome {

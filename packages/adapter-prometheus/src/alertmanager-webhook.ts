@@ -5,9 +5,9 @@ import {
   type SignalParseResult,
   type SignalSource,
   type SignalSourceRoute,
-  shortHash,
   type WebhookAuth,
 } from "@selfheal/core";
+import { shortHash } from "@selfheal/core/internal";
 import { z } from "zod";
 import { describeIssues, jsonPath, preview } from "./webhook-issues.js";
 

@@ -5,11 +5,11 @@ import {
   formatMs,
   type JsonValue,
   SelfHealError,
-  sleep,
   toMs,
   type VerificationResult,
   type Verifier,
 } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import { defaultErrorRateQuery } from "./default-queries.js";
 import { createHttpClient, type HttpConnectionSettings } from "./http-client.js";
 import { instantQuery } from "./prometheus-query.js";

@@ -5,8 +5,8 @@ import {
   Signal,
   type SignalParseResult,
   type SignalSource,
-  shortHash,
 } from "@selfheal/core";
+import { shortHash } from "@selfheal/core/internal";
 import { beforeAll, describe, expect, it } from "vitest";
 import { alertmanagerWebhook, firingPayload } from "../src/index.js";
 import { contractUrl } from "./contract-files.js";

@@ -1,4 +1,5 @@
-import { type Incident, type IngestEntry, type IngestOutcome, walkIngest } from "@selfheal/core";
+import type { Incident, IngestEntry, IngestOutcome } from "@selfheal/core";
+import { walkIngest } from "@selfheal/core/internal";
 import { insertEvents } from "./events.js";
 import type { Tables } from "./postgres-settings.js";
 import type { Connection } from "./runner.js";

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { describeError, SelfHealError, StoreError, sleep } from "@selfheal/core";
+import { describeError, SelfHealError, StoreError } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import type pg from "pg";
 import { adapter, type PostgresConfig } from "./postgres-settings.js";
 

@@ -1,4 +1,5 @@
-import { SelfHealError, StoreFencedError, sleep } from "@selfheal/core";
+import { SelfHealError, StoreFencedError } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import { makeEntry, makeEvent, makeSignal } from "@selfheal/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresStore, type PostgresStore } from "../src/index.js";

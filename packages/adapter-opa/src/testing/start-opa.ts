@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import { Agent, request } from "undici";
 import { expectedOpaPath, type FindOpaOptions, findOpa, OpaMissingError } from "./find-opa.js";
 

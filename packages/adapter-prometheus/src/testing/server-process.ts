@@ -4,7 +4,7 @@ import { access, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 
 /** A server started for a test. */
 export interface RunningServer {

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { sleep } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import { prometheusBinary, type RunningServer, startServerProcess } from "./server-process.js";
 
 /** One alerting or recording rule, as in a Prometheus rule file. */

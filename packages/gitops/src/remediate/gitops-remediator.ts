@@ -5,8 +5,8 @@ import {
   type RemediationOutcome,
   type RemediationPlan,
   type Remediator,
-  sleep,
 } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import { changeRequestText, formatTrailers } from "../change-request/change-request-text.js";
 import { type GitopsDetails, gitopsDetails } from "./gitops-details.js";
 import type { GitopsSettings } from "./gitops-settings.js";

@@ -5,8 +5,8 @@ import {
   type Incident,
   RemediationError,
   type RemediationPlan,
-  sleep,
 } from "@selfheal/core";
+import { sleep } from "@selfheal/core/internal";
 import type { GitWorkspace } from "../git/git-workspace.js";
 import type { GitopsDetails } from "./gitops-details.js";
 
