@@ -1,31 +1,26 @@
-import { type ErrorContext, SelfHealError } from "@selfheal/core";
+import { type ErrorContext, type ErrorKind, SelfHealError } from "@selfheal/core";
 
-/** What went wrong with an Argo CD call, in terms a caller can act on. */
-export type ArgocdErrorKind =
-  /** 400 FailedPrecondition "another operation is already in progress": wait and try again. */
-  | "operation_in_progress"
-  /** 401: the token is missing, expired or wrong. */
-  | "unauthenticated"
-  /** 403: not allowed, or (without a project) the application does not exist. */
+/**
+ * What went wrong with an Argo CD call: a part of core's {@link ErrorKind}, the words every adapter
+ * uses. For Argo CD: `busy` is 400 FailedPrecondition "another operation is already in progress";
+ * `forbidden` is a 403, which without a project also means the application does not exist;
+ * `invalid` any other 4xx; `unavailable` a 5xx, a 429, a refused or reset connection; `bad_response`
+ * a 200 whose body is not the Application the contract describes.
+ */
+export type ArgocdErrorKind = Extract<
+  ErrorKind,
+  | "busy"
+  | "unauthorized"
   | "forbidden"
-  /** 404: the application does not exist. */
   | "not_found"
-  /** Any other 4xx: the request was refused; trying again will not help. */
-  | "rejected"
-  /** The server's certificate was not trusted (set `ca`, or `insecure` for tests). */
+  | "invalid"
   | "tls"
-  /** 5xx, 429, connection refused or reset: trying again may help. */
   | "unavailable"
-  /** No answer within the per-request time limit. */
   | "timeout"
-  /** A 200 whose body is not the Application the contract describes. */
-  | "bad_response";
+  | "bad_response"
+>;
 
-const retryableKinds: ReadonlySet<ArgocdErrorKind> = new Set([
-  "operation_in_progress",
-  "unavailable",
-  "timeout",
-]);
+const retryableKinds: ReadonlySet<ArgocdErrorKind> = new Set(["busy", "unavailable", "timeout"]);
 
 /** An Argo CD API call failed. `adapter` is always `argocd`; the token never appears in it. */
 export class ArgocdError extends SelfHealError {

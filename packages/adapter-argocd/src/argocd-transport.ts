@@ -193,13 +193,13 @@ function errorFor(
   if (status === 400 && said.includes("another operation is already in progress")) {
     return new ArgocdError(`${where}: another operation is already in progress`, {
       ...base,
-      kind: "operation_in_progress",
+      kind: "busy",
     });
   }
   if (status === 401) {
     return new ArgocdError(`${where}: 401 unauthenticated: the token is missing, expired or invalid`, {
       ...base,
-      kind: "unauthenticated",
+      kind: "unauthorized",
     });
   }
   if (status === 403) {
@@ -217,7 +217,7 @@ function errorFor(
   if (status >= 500 || status === 429) {
     return new ArgocdError(`${where}: ${status} ${said}`, { ...base, kind: "unavailable" });
   }
-  return new ArgocdError(`${where}: ${status} ${said}`, { ...base, kind: "rejected" });
+  return new ArgocdError(`${where}: ${status} ${said}`, { ...base, kind: "invalid" });
 }
 
 /** The OpenSSL verification code of a TLS failure, looking through `cause`s. */

@@ -83,7 +83,7 @@ describe("argocdClient", () => {
     // Long enough for several tries even when each request is slow on a loaded machine.
     const client = argocdClient({ url: standIn.url, token, ...fast, retryForMs: 2000 });
     const error = await rejection(client.sync("checkout", { revision: ourRevision }));
-    expect(error.kind).toBe("operation_in_progress");
+    expect(error.kind).toBe("busy");
     expect(error.retryable).toBe(true);
     expect(error.status).toBe(400);
     expect(error.grpcCode).toBe(9);
@@ -95,7 +95,7 @@ describe("argocdClient", () => {
     serveSync(standIn, appModel(), () => ({ status: 400, body: runtimeError(9, "application is deleting") }));
     const client = argocdClient({ url: standIn.url, token, ...fast });
     const error = await rejection(client.sync("checkout"));
-    expect(error.kind).toBe("rejected");
+    expect(error.kind).toBe("invalid");
     expect(error.message).toContain("application is deleting");
     expect(standIn.requests).toHaveLength(1);
   });
@@ -119,7 +119,7 @@ describe("argocdClient", () => {
     serveGet(standIn, appModel());
     const client = argocdClient({ url: standIn.url, token: "wrong-token-value-12345", ...fast });
     const error = await rejection(client.getApplication("checkout"));
-    expect(error.kind).toBe("unauthenticated");
+    expect(error.kind).toBe("unauthorized");
     expect(error.status).toBe(401);
     expect(error.retryable).toBe(false);
     expect(error.adapter).toBe("argocd");

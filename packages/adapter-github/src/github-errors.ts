@@ -41,7 +41,7 @@ export interface FailureContext {
 /** GraphQL error types with a kind of their own; any other type is `invalid`. */
 const graphqlKinds: Readonly<Partial<Record<string, ForgeErrorKind>>> = {
   NOT_FOUND: "not_found",
-  FORBIDDEN: "unauthorized",
+  FORBIDDEN: "forbidden",
   RATE_LIMITED: "rate_limited",
 };
 
@@ -109,7 +109,8 @@ function kindFor(
 ): ForgeErrorKind {
   if (rateLimited) return "rate_limited";
   if (status === 0 || status >= 500) return "unavailable";
-  if (status === 401 || status === 403) return "unauthorized";
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
   if (status === 404) return "not_found";
   if (status === 409 || context.conflictStatuses?.includes(status) === true) return "conflict";
   if (status === 422 && context.conflictMessages?.test(detail) === true) return "conflict";

@@ -40,7 +40,7 @@ describe("toForgeError", () => {
       { operation: "o" },
       now,
     );
-    expect(forbidden).toMatchObject({ kind: "unauthorized", retryable: false });
+    expect(forbidden).toMatchObject({ kind: "forbidden", retryable: false });
     expect(forbidden.message).toContain("Resource not accessible by integration");
   });
 
@@ -51,7 +51,7 @@ describe("toForgeError", () => {
         errors: [{ type, message: `${type} happened` }],
       });
     expect(toForgeError(graphql("NOT_FOUND"), { operation: "enableAutoMerge" }).kind).toBe("not_found");
-    expect(toForgeError(graphql("FORBIDDEN"), { operation: "enableAutoMerge" }).kind).toBe("unauthorized");
+    expect(toForgeError(graphql("FORBIDDEN"), { operation: "enableAutoMerge" }).kind).toBe("forbidden");
     expect(toForgeError(graphql("UNPROCESSABLE"), { operation: "enableAutoMerge" })).toMatchObject({
       kind: "invalid",
       message: "GitHub enableAutoMerge failed: UNPROCESSABLE happened",

@@ -62,7 +62,8 @@ export function kindForStatus(status: number, message: string, operation: string
   if (operation === "merge" || operation === "enableAutoMerge") {
     if (mergeConflictStatuses.has(status)) return "conflict";
   }
-  if (status === 401 || status === 403) return "unauthorized";
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
   if (status === 404) return "not_found";
   if (status === 409 || status === 412) return "conflict";
   if (status === 429) return "rate_limited";

@@ -45,7 +45,7 @@ describe("GitLab error bodies become ForgeErrors with context", () => {
       "title can't be blank; labels is invalid",
     ],
     ["an error field", 404, { error: "404 Not Found" }, "not_found", "404 Not Found"],
-    ["a 403", 403, { message: "403 Forbidden" }, "unauthorized", "403 Forbidden"],
+    ["a 403", 403, { message: "403 Forbidden" }, "forbidden", "403 Forbidden"],
     ["a 409", 409, { message: ["Another open merge request already exists"] }, "conflict", "already exists"],
     ["a non-JSON body", 400, "<html>Bad gateway</html>", "invalid", "<html>Bad gateway</html>"],
   ])("%s", async (_label, status, body, kind, text) => {

@@ -144,19 +144,40 @@ export function describeChain(error: unknown): string {
   return cause === undefined ? describeError(error) : `${describeError(error)}: ${describeError(cause)}`;
 }
 
-/** What went wrong with a forge request, in terms a caller can act on. */
-export type ForgeErrorKind =
-  /** The branch moved, the change request was merged meanwhile, "already exists": re-read. */
-  | "conflict"
-  | "not_found"
-  /** Bad or missing credentials, or not allowed. */
+/**
+ * What went wrong with a call to another system, in the words every adapter uses (`ForgeError`,
+ * `ArgocdError`, and errors of your own adapters): the same kind means the same thing and asks
+ * for the same response wherever it comes from.
+ */
+export type ErrorKind =
+  /** 401: the credentials are missing, expired or wrong. Fix the token; trying again will not help. */
   | "unauthorized"
-  /** Rate limited; `retryAfterMs` says when to try again. */
+  /** 403: the credentials are fine but not allowed to do this (or, for Argo CD without a project, the application does not exist). */
+  | "forbidden"
+  /** The thing asked for does not exist (404). */
+  | "not_found"
+  /** The state moved under us (the branch moved, the change request was merged meanwhile, "already exists"): re-read, then decide again. */
+  | "conflict"
+  /** The other side is busy with something else right now (Argo CD: another operation in progress): wait, then try again. */
+  | "busy"
+  /** Rate limited; `retryAfterMs` says when to try again where known. */
   | "rate_limited"
-  /** The request was refused as invalid (422, 400): trying again will not help. */
+  /** The request was refused as invalid (400, 422, any other 4xx): trying again will not help. */
   | "invalid"
-  /** The forge could not be reached or failed (5xx, connection reset). */
-  | "unavailable";
+  /** Could not be reached or failed on its side (5xx, 429 without a rate limit, connection refused or reset): trying again may help. */
+  | "unavailable"
+  /** No answer within the time limit: trying again may help. */
+  | "timeout"
+  /** The server's certificate was not trusted: a setting to fix (a CA), never retried. */
+  | "tls"
+  /** An answer that is not what the contract describes: a bug or a version mismatch on one side. */
+  | "bad_response";
+
+/** What went wrong with a forge request (GitHub, GitLab, git over HTTP): a part of {@link ErrorKind}. */
+export type ForgeErrorKind = Extract<
+  ErrorKind,
+  "conflict" | "not_found" | "unauthorized" | "forbidden" | "rate_limited" | "invalid" | "unavailable"
+>;
 
 /** A GitHub, GitLab or git request failed. */
 export class ForgeError extends SelfHealError {

@@ -324,7 +324,14 @@ async function gitCall<T>(
     const status = (error as { data?: { statusCode?: unknown } }).data?.statusCode;
     const code = typeof status === "number" ? status : undefined;
     throw new ForgeError(`git ${operation} failed: ${describeError(error)}`, {
-      kind: code === 401 || code === 403 ? "unauthorized" : code === 404 ? "not_found" : "unavailable",
+      kind:
+        code === 401
+          ? "unauthorized"
+          : code === 403
+            ? "forbidden"
+            : code === 404
+              ? "not_found"
+              : "unavailable",
       adapter: "git",
       operation,
       url,

@@ -146,7 +146,8 @@ async function request(url: string, init: RequestInit, operation: string): Promi
 }
 
 function kindOfStatus(status: number): ForgeErrorKind {
-  if (status === 401 || status === 403) return "unauthorized";
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
   if (status === 404) return "not_found";
   if (status === 429) return "rate_limited";
   if (status >= 500) return "unavailable";
