@@ -44,7 +44,9 @@ default configured := {}
 configured := data.selfheal.config
 
 # The defaults, overridden by data.selfheal.config where it sets a key.
-settings := object.union(defaults, configured) if is_object(configured)
+settings := defaults if {
+	configured == {}
+} else := object.union(defaults, configured) if is_object(configured)
 
 error_rate_threshold := settings.errorRateThreshold
 
@@ -60,6 +62,12 @@ max_rollbacks := settings.maxRollbacks
 rollback_window_ns := settings.rollbackWindowMs * 1000000
 
 scale_step := settings.scaleStep
+
+# No settings, or settings without a problem. The first is the common case and costs nothing;
+# only settings that are there are checked, and only unusable ones are worded.
+config_usable if configured == {}
+
+config_usable if count(config_problems) == 0
 
 # What is wrong with data.selfheal.config, as the built-in policy's checks word it.
 config_problems contains "data.selfheal.config must be an object" if not is_object(configured)
@@ -96,6 +104,10 @@ config_problems contains sprintf("scaleStep must be an integer ≥ 1, got %s", [
 	not whole_at_least(value, 1)
 }
 
+# Whether the object has the key, whatever its value (false and null included), without building
+# the set of its keys.
+has_key(obj, key) if _ = obj[key]
+
 whole_at_least(value, least) if {
 	is_number(value)
 	round(value) == value
@@ -124,7 +136,7 @@ default decision := {
 }
 
 decision := d if {
-	count(config_problems) > 0
+	not config_usable
 	text := concat("; ", config_problems)
 	d := no_action(sprintf("policy selfheal: data.selfheal.config is not usable: %s", [text]), true)
 } else := d if {
@@ -228,7 +240,7 @@ severity_found := "no severity label" if {
 missing_rollback_metrics := [name |
 	some name in ["error_rate", "restart_count"]
 	rollback_metric_needed(name)
-	not name in object.keys(input.metrics)
+	not has_key(input.metrics, name)
 ]
 
 rollback_metric_needed("error_rate")
@@ -300,7 +312,7 @@ seconds_text(0, larger) := "" if larger != 0
 # --- HighCPU: scale up --------------------------------------------------------------------------
 
 scale_up_decision := d if {
-	not "cpu_usage" in object.keys(input.metrics)
+	not has_key(input.metrics, "cpu_usage")
 	d := no_action("cannot decide on scale_up: metric unknown: cpu_usage", true)
 } else := d if {
 	input.metrics.cpu_usage <= cpu_threshold
@@ -325,5 +337,5 @@ cpu_exceeded := sprintf("cpu usage %s > %s", [num(input.metrics.cpu_usage), num(
 
 missing_replica_facts := [name |
 	some name in ["current_replicas", "max_replicas"]
-	not name in object.keys(input)
+	not has_key(input, name)
 ]
