@@ -9,3 +9,4 @@ export { eventId, shortHash, slug } from "./runtime/ids.js";
 export { StoreProjection, type StoreRecord } from "./stores/projection.js";
 export { type IngestWalk, type IngestWalkState, walkIngest } from "./stores/walk-ingest.js";
 export { Mutex, Semaphore, sleep, withTimeout } from "./util/async.js";
+export { freePort } from "./util/free-port.js";

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep } from "@selfheal/core/internal";
+import { freePort, sleep } from "@selfheal/core/internal";
 import { Agent, request } from "undici";
 import { expectedOpaPath, type FindOpaOptions, findOpa, OpaMissingError } from "./find-opa.js";
 
@@ -217,34 +216,6 @@ async function answers(
   } catch {
     return "none";
   }
-}
-
-/** Ports this process handed out: two servers started at once must never be given the same one. */
-const handedOut = new Set<number>();
-
-/**
- * A port nobody listens on now: the OS picks one for a listener on port 0, which we then close.
- * Never one this process handed out before (the OS may pick a port again once it is closed).
- */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await unusedPort();
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    return port;
-  }
-}
-
-async function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
-    });
-  });
 }
 
 async function terminate(

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep } from "@selfheal/core/internal";
+import { freePort, sleep } from "@selfheal/core/internal";
 
 /** A server started for a test. */
 export interface RunningServer {
@@ -62,33 +61,8 @@ export async function binaryAvailable(binary: string): Promise<boolean> {
   }
 }
 
-/** Ports this process handed out: two servers started at once must never be given the same one. */
-const handedOut = new Set<number>();
-
-/**
- * A port nobody listens on now: the OS picks one for a listener on port 0, which we then close.
- * Never one this process handed out before (the OS may pick a port again once it is closed).
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await unusedPort();
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    return port;
-  }
-}
-
-async function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
-    });
-  });
-}
+/** A port nobody listens on now (see `freePort` in `@selfheal/core/internal`). */
+export { freePort };
 
 /**
  * Start a server in a new temporary folder on a free port and wait until `/-/ready` answers
