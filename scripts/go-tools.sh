@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the pinned Go programs the tests run for real (OPA, Prometheus 3, Alertmanager 0.3x) into a
+# Build the pinned Go programs the tests run for real (OPA, Prometheus 3, Alertmanager 0.3x, Jaeger v2) into a
 # cache folder outside the repository, only when they are missing. Prints where each one is and
 # how long its build took.
 #
@@ -35,11 +35,15 @@ tools_dir="${SELFHEAL_TOOLS:-$HOME/.cache/selfheal-tools}"
 #            configure static targets only, and leaving out the cloud SDKs (AWS, Azure, GCE,
 #            Kubernetes, ...) is what makes the build short. No web UI assets either (the
 #            `builtinassets` tag is not set); the tests speak the HTTP API.
-# Prometheus 3.x is published as module versions v0.3xx (v0.309.1 is Prometheus 3.9.1).
+# Prometheus 3.x is published as module versions v0.3xx (v0.309.1 is Prometheus 3.9.1). Jaeger v2
+# (`cmd/jaeger`, an OpenTelemetry Collector build with Jaeger's storage and query) is in the
+# module's v1.x versions; its go.mod replaces sarama, hence `build`. Without the `ui` build tag
+# it serves a placeholder page instead of the web UI; the tests use its HTTP query API.
 catalogue=(
   "opa|1.22.4|github.com/open-policy-agent/opa|v1.22.4|.|opa|install"
   "prometheus|3.9.1|github.com/prometheus/prometheus|v0.309.1|./cmd/prometheus|prometheus|build-min-sd|prometheus-3.9.1-min"
   "alertmanager|0.35.0|github.com/prometheus/alertmanager|v0.35.0|./cmd/alertmanager|alertmanager|build-ui-stub|alertmanager-0.35.0-min"
+  "jaeger|1.75.0|github.com/jaegertracing/jaeger|v1.75.0|./cmd/jaeger|jaeger|build"
 )
 
 build() {

@@ -18,6 +18,12 @@ export { type ActionChange, actionChange } from "./stores/action-change.js";
 export * from "./stores/file-store.js";
 export * from "./stores/memory-store.js";
 export { readFileStore } from "./stores/read-file-store.js";
+export {
+  incidentIdGenerator,
+  incidentTraceContext,
+  incidentTraceId,
+  type SpanIdGenerator,
+} from "./telemetry/incident-trace.js";
 export * from "./telemetry/instruments.js";
 export * from "./util/duration.js";
 export * from "./util/logger.js";

@@ -8,6 +8,8 @@ import { expect, it } from "vitest";
 import {
   BadInputError,
   createController,
+  incidentIdGenerator,
+  incidentTraceId,
   memoryStore,
   type SignalSource,
   silentLogger,
@@ -54,6 +56,84 @@ it("a controller counts actions, suppressions and MTTR, and traces each stage", 
     expect.arrayContaining(["selfheal.decide", "selfheal.remediate", "selfheal.verify"]),
   );
   await meterProvider.shutdown();
+  await tracerProvider.shutdown();
+});
+
+it("one trace per incident: stage spans under a root span from opening to close, with the incident id generator", async () => {
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({
+    idGenerator: incidentIdGenerator(),
+    spanProcessors: [new SimpleSpanProcessor(spans)],
+  });
+  const store = memoryStore();
+  const controller = createController({
+    policy: staticPolicy({ action: "rollback", reason: "test", params: {} }),
+    remediate: recordingRemediator(),
+    verify: [scriptedVerifier(["passed"])],
+    store,
+    logger: silentLogger,
+    tracerProvider,
+  });
+  await controller.handle([alertSignal({ alertname: "A" })]);
+  await controller.handle([alertSignal({ alertname: "B", service: "payments" })]);
+  await controller.settled();
+  await controller.close();
+
+  const incidents = await store.listIncidents({});
+  expect(incidents.map((incident) => incident.state)).toEqual(["resolved", "resolved"]);
+  const finished = spans.getFinishedSpans();
+  for (const incident of incidents) {
+    const traceId = incidentTraceId(incident.id);
+    const mine = finished.filter((span) => span.spanContext().traceId === traceId);
+    const root = mine.find((span) => span.name === "selfheal.incident");
+    expect(root?.parentSpanContext).toBeUndefined();
+    expect(root?.attributes).toMatchObject({
+      "selfheal.incident": incident.id,
+      "selfheal.alertname": incident.alertname,
+      "selfheal.action": "rollback",
+      "selfheal.state": "resolved",
+    });
+    expect(
+      mine.filter((span) => span !== root).map((span) => [span.name, span.parentSpanContext?.spanId]),
+    ).toEqual(
+      expect.arrayContaining([
+        ["selfheal.decide", root?.spanContext().spanId],
+        ["selfheal.remediate", root?.spanContext().spanId],
+        ["selfheal.verify", root?.spanContext().spanId],
+      ]),
+    );
+    // The audit trail names the trace.
+    const opened = (await store.listEvents({ incidentId: incident.id })).find(
+      (event) => event.type === "incident.opened",
+    );
+    expect(opened?.data).toMatchObject({ traceId });
+  }
+  // The two incidents are two traces; a random span of the same provider is in neither.
+  expect(new Set(finished.map((span) => span.spanContext().traceId)).size).toBe(2);
+  await tracerProvider.shutdown();
+});
+
+it("without the incident id generator the stage spans still share the incident's trace, and no stray root is exported", async () => {
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const store = memoryStore();
+  const controller = createController({
+    policy: staticPolicy({ action: "rollback", reason: "test", params: {} }),
+    remediate: recordingRemediator(),
+    store,
+    logger: silentLogger,
+    tracerProvider,
+  });
+  await controller.handle([alertSignal({ alertname: "A" })]);
+  await controller.settled();
+  await controller.close();
+  const [incident] = await store.listIncidents({});
+  const finished = spans.getFinishedSpans();
+  expect(finished.map((span) => span.name)).not.toContain("selfheal.incident");
+  expect(finished.length).toBeGreaterThan(0);
+  expect(new Set(finished.map((span) => span.spanContext().traceId))).toEqual(
+    new Set([incidentTraceId(incident?.id ?? "")]),
+  );
   await tracerProvider.shutdown();
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import type { Decision, RemediationPlan } from "@selfheal/core";
+import { type Decision, incidentTraceId, type RemediationPlan } from "@selfheal/core";
 import { makeDecisionInput, makeIncident } from "@selfheal/core/testing";
 import { describe, expect, it } from "vitest";
 import { changeRequestText, formatTrailers, maxTitleLength } from "../src/index.js";
@@ -56,6 +56,14 @@ const headings = (body: string): string[] =>
     .map((line) => line.slice(3));
 
 describe("changeRequestText", () => {
+  it("names the incident's trace, the id a tracing backend finds it by", () => {
+    const { body } = changeRequestText({ incident, decision, plan, input });
+    const traceId = incidentTraceId(incident.id);
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(body).toContain(`- **Trace:** \`${traceId}\``);
+    expect(incidentTraceId(`${incident.id}x`)).not.toBe(traceId);
+  });
+
   it("says when Alertmanager left alerts out of the notification, and only then", () => {
     const truncated = changeRequestText({
       incident: { ...incident, truncatedAlerts: 3 },

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { createController, jsonLogger } from "@selfheal/core";
+import { createController, jsonLogger, redact } from "@selfheal/core";
 import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
 import { commandConfig, wireCommand } from "./command-config.js";
 import { progress } from "./progress.js";
@@ -52,7 +52,10 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
       ...(keepAliveTimeout === undefined ? {} : { keepAliveTimeout }),
     });
     io.stdout(`selfheal listening on ${listening.url}\n`);
-    if (wired.telemetry !== undefined) io.stdout(`metrics on ${wired.telemetry.url}\n`);
+    if (wired.telemetry?.url !== undefined) io.stdout(`metrics on ${wired.telemetry.url}\n`);
+    const otlp = wired.telemetry?.otlp;
+    if (otlp?.traces !== undefined) io.stdout(`traces to ${redact(otlp.traces)} (OTLP)\n`);
+    if (otlp?.metrics !== undefined) io.stdout(`metrics to ${redact(otlp.metrics)} (OTLP)\n`);
     if (!io.stop.aborted) {
       await new Promise<void>((resolve) =>
         io.stop.addEventListener("abort", () => resolve(), { once: true }),

@@ -162,7 +162,31 @@ export const NotifyConfig = z.strictObject({
     .describe("A generic JSON webhook."),
 });
 
-/** `telemetry`: metrics exported for Prometheus to scrape. */
+/** `telemetry.otlp`: traces and metrics pushed over OTLP (HTTP/protobuf). */
+export const OtlpConfig = z.strictObject({
+  endpoint: HttpUrl.optional().describe(
+    "Base URL of the OTLP/HTTP receiver (a collector, Jaeger, ...); /v1/traces and /v1/metrics are appended. Default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318. OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / _METRICS_ENDPOINT, when set, are used as they are.",
+  ),
+  headers: StringMap.optional().describe(
+    "Headers of every export request (an authorization token); merged over OTEL_EXPORTER_OTLP_HEADERS. Redacted wherever they could show up.",
+  ),
+  traces: z
+    .boolean()
+    .default(true)
+    .describe("One trace per incident: a root span from opening to close and a span per stage."),
+  metrics: z
+    .boolean()
+    .default(true)
+    .describe("The controller's metrics (the ones telemetry.prometheus serves)."),
+  metricsInterval: DurationConfig.default("15s").describe("How often metrics are pushed."),
+  serviceName: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The resource's service.name. Default: OTEL_SERVICE_NAME, else selfheal."),
+});
+
+/** `telemetry`: metrics exported for Prometheus to scrape, traces and metrics pushed over OTLP. */
 export const TelemetryConfig = z.strictObject({
   prometheus: z
     .strictObject({
@@ -172,6 +196,9 @@ export const TelemetryConfig = z.strictObject({
     })
     .optional()
     .describe("Serve OpenTelemetry metrics in the Prometheus format on their own port."),
+  otlp: OtlpConfig.optional().describe(
+    "Push traces and metrics over OTLP/HTTP (protobuf). Also on without this key when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; OTEL_SDK_DISABLED=true turns it off.",
+  ),
 });
 
 /** `hooks`: work around a remediation. */

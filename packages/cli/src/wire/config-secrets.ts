@@ -25,7 +25,9 @@ export function configSecrets(config: SelfhealConfig): string[] {
     if (typeof value === "string") {
       const key = path.at(-1) ?? "";
       const notifier = path[0] === "notify";
-      if (secretKey.test(key) || (notifier && (key === "url" || path.includes("headers")))) add(value);
+      const exportHeader = path[0] === "telemetry" && path.includes("headers");
+      if (secretKey.test(key) || exportHeader || (notifier && (key === "url" || path.includes("headers"))))
+        add(value);
       return;
     }
     if (value === null || typeof value !== "object") return;

@@ -51,7 +51,7 @@ export interface WiredController {
   readonly settings: ControllerSettings;
   /** The config repo's workspace, when `remediate.gitops` is configured. */
   readonly workspace?: GitWorkspace;
-  /** The telemetry exporter, when `telemetry.prometheus` is configured. */
+  /** The telemetry exporters, when `telemetry.prometheus` or OTLP (`telemetry.otlp`, `OTEL_*`) is configured. */
   readonly telemetry?: WiredTelemetry;
   /** Release what the wiring opened (the OPA pool, the metrics server). Not the store: the controller closes it. */
   close(): Promise<void>;
@@ -138,7 +138,7 @@ export async function wireController(config: SelfhealConfig, options: WireOption
       ? undefined
       : (routed?.remediator ?? wireGitopsRemediator(gitops, workspace, verify.afterLanding));
   const notifiers = sideEffects ? wireNotifiers(config.notify) : [];
-  const telemetry = sideEffects ? await wireTelemetry(config.telemetry) : undefined;
+  const telemetry = sideEffects ? await wireTelemetry(config.telemetry, options.env) : undefined;
   const controller = config.controller;
   const settings: ControllerSettings = definedOnly({
     sources: wireSources(config.sources),
@@ -164,7 +164,7 @@ export async function wireController(config: SelfhealConfig, options: WireOption
     policyTimeout: config.policy.timeout,
     logger,
     // Every credential of the config is redacted wherever it might show up.
-    secrets: configSecrets(config),
+    secrets: [...configSecrets(config), ...(telemetry?.secrets ?? [])],
     incidentKey: controller.incidentKey,
     historyWindow: controller.historyWindow,
     mergeTimeout: controller.mergeTimeout,
@@ -174,6 +174,7 @@ export async function wireController(config: SelfhealConfig, options: WireOption
     claimTtl: controller.claimTtl,
     decisionRetry: controller.decisionRetry === undefined ? undefined : definedOnly(controller.decisionRetry),
     meterProvider: telemetry?.meterProvider,
+    tracerProvider: telemetry?.tracerProvider,
     env: options.env,
   });
   return {

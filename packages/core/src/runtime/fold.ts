@@ -2,6 +2,7 @@ import type { AuditEvent } from "../spec/audit-event.js";
 import type { Incident } from "../spec/incident.js";
 import type { Signal } from "../spec/signal.js";
 import type { IngestEntry, IngestOutcome } from "../spec/store.js";
+import { incidentTraceId } from "../telemetry/incident-trace.js";
 import { eventId } from "./ids.js";
 
 /** What recording one signal changes: the incident as it is afterwards, and the events to append. */
@@ -87,6 +88,7 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
       message: `incident opened: ${signal.alertname} on ${signal.service}`,
       data: {
         key: entry.key,
+        traceId: incidentTraceId(incident.id),
         labels: signal.labels,
         annotations: signal.annotations,
         ...(entry.followUp === undefined ? {} : { followUp: entry.followUp }),

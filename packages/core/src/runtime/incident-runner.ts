@@ -71,10 +71,20 @@ async function step(context: RuntimeContext, incident: Incident): Promise<Incide
       return commit(context, incident, moveTo(context, "deciding"));
     case "deciding":
       return context.decisions.run(() =>
-        context.instruments.span("decide", spanAttributes(incident), () => decide(context, incident)),
+        context.instruments.span(
+          "decide",
+          spanAttributes(incident),
+          () => decide(context, incident),
+          incident.id,
+        ),
       );
     case "acting":
-      return context.instruments.span("remediate", spanAttributes(incident), () => act(context, incident));
+      return context.instruments.span(
+        "remediate",
+        spanAttributes(incident),
+        () => act(context, incident),
+        incident.id,
+      );
     case "awaiting_merge":
       return awaitMerge(context, incident);
     case "syncing":
@@ -83,6 +93,7 @@ async function step(context: RuntimeContext, incident: Incident): Promise<Incide
         incident.state === "syncing" ? "sync" : "verify",
         spanAttributes(incident),
         () => verifyStage(context, incident),
+        incident.id,
       );
     case "failed":
       return escalateFailure(context, incident);
@@ -92,7 +103,11 @@ async function step(context: RuntimeContext, incident: Incident): Promise<Incide
 }
 
 function spanAttributes(incident: Incident): Record<string, string> {
-  return { "selfheal.incident": incident.id, "selfheal.service": incident.service };
+  return {
+    "selfheal.incident": incident.id,
+    "selfheal.service": incident.service,
+    "selfheal.alertname": incident.alertname,
+  };
 }
 
 /** A failed action or verification: open the circuit if it is due, notify, and close as escalated. */

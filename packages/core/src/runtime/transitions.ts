@@ -153,6 +153,7 @@ function observeClosed(context: RuntimeContext, incident: Incident, closing: Clo
         (Date.parse(incident.closedAt) - Date.parse(incident.openedAt)) / 1000
       : undefined;
   instruments.incidentClosed(incident.state, mttrSeconds);
+  instruments.incidentTrace(incident);
   if (closing.suppression !== undefined) instruments.suppressed(closing.suppression.reason);
   // An action counts once it was recorded as started: it then either worked or failed.
   const action = incident.plan?.action;

@@ -1,4 +1,6 @@
 import {
+  type Attributes,
+  context,
   type MeterProvider,
   metrics,
   type Span,
@@ -7,8 +9,10 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { describeError } from "../errors/selfheal-error.js";
+import type { Incident } from "../spec/incident.js";
 import type { IngestOutcome } from "../spec/store.js";
 import { createRedactor, type Redactor } from "../util/redact.js";
+import { incidentRootSpanId, incidentTraceContext, withIncidentRootIds } from "./incident-trace.js";
 
 /** Options of {@link createInstruments}. */
 export interface InstrumentsOptions {
@@ -75,13 +79,22 @@ export interface Instruments {
   openIncidents(callback: () => number): () => void;
   /**
    * Run `fn` in an active span named `selfheal.<stage>`. A throw is recorded on the span
-   * (message redacted) with error status, and rethrown; the span always ends.
+   * (message redacted) with error status, and rethrown; the span always ends. With `incidentId`
+   * the span is a child of that incident's root span, in its trace ({@link incidentTraceId}).
    */
   span<T>(
     stage: string,
     attributes: Record<string, string | number | boolean>,
     fn: (span: Span) => Promise<T>,
+    incidentId?: string,
   ): Promise<T>;
+  /**
+   * Write the root span of a closed incident, `selfheal.incident`, from its opening to its close,
+   * with the ids its stage spans point at: the service, alert, action, commit and change request
+   * as attributes. Exported only when the tracer provider uses {@link incidentIdGenerator} (the
+   * span is dropped unended otherwise, so no stray root appears in another trace).
+   */
+  incidentTrace(incident: Incident): void;
 }
 
 const scopeName = "@selfheal/core";
@@ -175,8 +188,29 @@ export function createInstruments(options: InstrumentsOptions = {}): Instruments
       openGauge.addCallback(observe);
       return () => openGauge.removeCallback(observe);
     },
-    span(stage, attributes, fn) {
-      return tracer.startActiveSpan(`selfheal.${stage}`, { attributes }, async (span) => {
+    incidentTrace(incident) {
+      if (incident.closedAt === undefined) return;
+      const root = withIncidentRootIds(incident.id, () =>
+        tracer.startSpan("selfheal.incident", {
+          root: true,
+          startTime: new Date(incident.openedAt),
+          attributes: incidentAttributes(incident),
+        }),
+      );
+      // Another id generator: the span is not the root its stages point at, so it is never ended
+      // (an SDK exports spans when they end).
+      if (root.spanContext().spanId !== incidentRootSpanId(incident.id)) return;
+      if (incident.state !== "resolved" && incident.state !== "no_action" && incident.state !== "cancelled") {
+        root.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: redact(incident.closeReason ?? incident.state),
+        });
+      }
+      root.end(new Date(incident.closedAt));
+    },
+    span(stage, attributes, fn, incidentId) {
+      const parent = incidentId === undefined ? context.active() : incidentTraceContext(incidentId);
+      return tracer.startActiveSpan(`selfheal.${stage}`, { attributes }, parent, async (span) => {
         try {
           return await fn(span);
         } catch (error) {
@@ -194,4 +228,23 @@ export function createInstruments(options: InstrumentsOptions = {}): Instruments
       });
     },
   };
+}
+
+/** What the root span of an incident says of it: the service, alert, action, commit and change request. */
+function incidentAttributes(incident: Incident): Attributes {
+  const attributes: Attributes = {
+    "selfheal.incident": incident.id,
+    "selfheal.service": incident.service,
+    "selfheal.alertname": incident.alertname,
+    "selfheal.state": incident.state,
+  };
+  const action = incident.plan?.action ?? incident.decision?.action;
+  if (action !== undefined) attributes["selfheal.action"] = action;
+  if (incident.decision?.policy !== undefined) attributes["selfheal.policy"] = incident.decision.policy;
+  if (incident.result?.revision !== undefined) attributes["selfheal.commit"] = incident.result.revision;
+  if (incident.result?.changeRequest !== undefined) {
+    attributes["selfheal.change_request.url"] = incident.result.changeRequest.url;
+  }
+  if (incident.suppression !== undefined) attributes["selfheal.suppressed"] = incident.suppression.reason;
+  return attributes;
 }

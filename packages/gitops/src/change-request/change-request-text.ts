@@ -3,6 +3,7 @@ import {
   type Decision,
   type DecisionInput,
   type Incident,
+  incidentTraceId,
   type Redactor,
   type RemediationPlan,
   redact,
@@ -251,6 +252,8 @@ function incidentSection(incident: Incident, controllerUrl: string | undefined):
     `- **Id:** ${codeSpan(incident.id)}`,
     `- **Key:** ${codeSpan(incident.key)}`,
     `- **Opened at:** ${codeSpan(incident.openedAt)}`,
+    // The incident's trace (OTLP), found in a tracing backend by this id.
+    `- **Trace:** ${codeSpan(incidentTraceId(incident.id))}`,
   ];
   if (controllerUrl !== undefined) lines.push(`- **Controller:** ${link(controllerUrl)}`);
   return lines.join("\n");
