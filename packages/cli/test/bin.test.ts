@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import {
 } from "@selfheal/adapter-prometheus/testing";
 import { type GitHttpServer, startGitHttpServer } from "@selfheal/gitops/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runInProcess } from "./cli-harness.js";
+import { runInProcess, startRun } from "./cli-harness.js";
 import { checkoutConfigRepo } from "./config-repo.js";
 
 const run = promisify(execFile);
@@ -187,30 +187,15 @@ describe("selfheal run", () => {
       join(work, "selfheal.yaml"),
       "listen: { host: 127.0.0.1, port: 0 }\npolicy: { builtin: {} }\nstore: { file: { dir: state, fsync: false } }\n",
     );
-    const child = spawn(process.execPath, [bin, "run"], { cwd: work, env: { PATH: process.env.PATH } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    const run = startRun(work);
     try {
-      // Waits for the binary to say it listens (or to exit), with a deadline for a loaded machine.
-      const deadline = Date.now() + 30_000;
-      while (!stdout.includes("listening on") && child.exitCode === null && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-      expect(url, stderr).toBeDefined();
+      const url = await run.listening();
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status).toBe(200);
     } finally {
-      child.kill("SIGTERM");
+      run.child.kill("SIGTERM");
     }
-    expect(await exited).toBe(0);
+    expect(await run.exited, run.output.stderr).toBe(0);
     expect(existsSync(join(work, "state"))).toBe(true);
   }, 60_000);
 });

@@ -37,7 +37,7 @@ export interface RunningJaeger {
  * Start Jaeger v2 (an OpenTelemetry Collector build) on free loopback ports with a config of its
  * own: the OTLP/HTTP receiver into memory storage, the query service, no other receiver or
  * extension, no internal metrics port. Ready when the query API answers and the receiver takes
- * an empty export.
+ * an empty export (or fails when the process ends first; the caller's timeout bounds the wait).
  */
 export async function startJaeger(): Promise<RunningJaeger> {
   const directory = await mkdtemp(join(tmpdir(), "selfheal-jaeger-"));
@@ -102,7 +102,6 @@ export async function startJaeger(): Promise<RunningJaeger> {
   };
   const otlpUrl = `http://127.0.0.1:${otlpPort}`;
   const queryUrl = `http://127.0.0.1:${queryPort}`;
-  const deadline = Date.now() + 120_000;
   for (;;) {
     if (exited !== undefined) {
       await stop();
@@ -123,10 +122,6 @@ export async function startJaeger(): Promise<RunningJaeger> {
       ),
     ]);
     if (ready.every(Boolean)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`jaeger was not ready within 120 s:\n${log}`);
-    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { otlpUrl, queryUrl, log: () => log, stop };

@@ -1,8 +1,6 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   binaryAvailable,
   type MetricsTarget,
@@ -14,6 +12,7 @@ import {
 import { incidentTraceId } from "@selfheal/core";
 import { type GitHttpServer, runGit, startGitHttpServer } from "@selfheal/gitops/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRun } from "./cli-harness.js";
 import {
   jaegerAvailable,
   jaegerBinary,
@@ -34,7 +33,6 @@ if (missing && process.env.CI !== "true") {
     `skipping the OTLP test: it needs Jaeger at ${jaegerBinary()} (scripts/go-tools.sh jaeger) and Prometheus\n`,
   );
 }
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 
 const deployment = (tag: string) =>
   [
@@ -101,7 +99,7 @@ describe.skipIf(missing && process.env.CI !== "true")("OTLP traces in a real Jae
     work = await mkdtemp(join(tmpdir(), "selfheal-otlp-"));
     // Wait until Prometheus has the restarts the rollback rule needs (the first scrapes give no rate).
     const restarts = "sum(increase(kube_pod_container_status_restarts_total[15s]))";
-    for (let tries = 0; tries < 600; tries += 1) {
+    for (;;) {
       const answer = (await (
         await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(restarts)}`)
       ).json()) as { data?: { result?: { value?: [number, string] }[] } };
@@ -141,62 +139,37 @@ describe.skipIf(missing && process.env.CI !== "true")("OTLP traces in a real Jae
         "",
       ].join("\n"),
     );
-    const child = spawn(process.execPath, [bin, "run", "-c", "selfheal.yaml"], {
-      cwd: work,
-      env: {
-        PATH: process.env.PATH,
-        OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl,
-        OTEL_SERVICE_NAME: "selfheal-otlp-test",
-      },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
-    let incidentId: string | undefined;
+    const run = startRun(
+      work,
+      { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl, OTEL_SERVICE_NAME: "selfheal-otlp-test" },
+      ["run", "-c", "selfheal.yaml"],
+    );
+    let id: string;
     try {
-      let url: string | undefined;
-      for (let tries = 0; tries < 600 && url === undefined; tries++) {
-        url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-        if (url === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(url, stderr).toBeDefined();
-      expect(stdout).toContain(`traces to ${jaeger.otlpUrl}/v1/traces (OTLP)`);
+      const url = await run.listening();
+      expect(run.output.stdout).toContain(`traces to ${jaeger.otlpUrl}/v1/traces (OTLP)`);
       const posted = await fetch(`${url}/webhook/alertmanager`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: await readFile(join(work, "alert.json"), "utf8"),
       });
       expect(posted.status).toBeLessThan(300);
-      // Wait for the incident to close (its root span is written then).
-      for (let tries = 0; tries < 1200 && incidentId === undefined; tries++) {
-        incidentId = /incident (\S+) resolved/.exec(stderr)?.[1];
-        if (incidentId === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(incidentId, stderr).toBeDefined();
+      // The incident closes (its root span is written then).
+      id = (await run.printed(/incident (\S+) resolved/, "stderr"))[1] as string;
     } finally {
-      child.kill("SIGTERM");
+      run.child.kill("SIGTERM");
     }
     // Stopping pushes what is buffered.
-    expect(await exited, stderr).toBe(0);
-    const id = incidentId as string;
+    expect(await run.exited, run.output.stderr).toBe(0);
     const traceId = incidentTraceId(id);
 
     // The trace id is in the audit trail and on the commit's change text.
     expect(await allText(join(work, "state"))).toContain(`"traceId":"${traceId}"`);
     const commitSha = (await runGit(["--git-dir", repo.path, "rev-parse", "main"])).trim();
 
-    let spans: Awaited<ReturnType<typeof jaegerTrace>> = [];
-    for (let tries = 0; tries < 300; tries++) {
-      spans = await jaegerTrace(jaeger.queryUrl, traceId);
-      if (spans.some((span) => span.operationName === "selfheal.incident") && spans.length >= 4) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // The process ended after its exporter was answered, and Jaeger stores what it receives
+    // before it answers (no batch processor in its pipeline): one query sees the whole trace.
+    const spans = await jaegerTrace(jaeger.queryUrl, traceId);
     const names = spans.map((span) => span.operationName).sort();
     expect(names, jaeger.log()).toEqual([
       "selfheal.decide",
@@ -230,7 +203,7 @@ describe.skipIf(missing && process.env.CI !== "true")("OTLP traces in a real Jae
       .map((span) => span.operationName);
     expect(order).toEqual(["selfheal.decide", "selfheal.remediate", "selfheal.verify"]);
     // The export's credential is redacted from what the controller printed.
-    expect(stdout + stderr).not.toContain("otlp-token-fake-55ab");
+    expect(run.output.stdout + run.output.stderr).not.toContain("otlp-token-fake-55ab");
     const services = (await (await fetch(`${jaeger.queryUrl}/api/services`)).json()) as { data: string[] };
     expect(services.data).toContain("selfheal-otlp-test");
   }, 240_000);

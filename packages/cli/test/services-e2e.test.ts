@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,14 +21,13 @@ import {
   contract as gitLabContract,
   token as gitLabToken,
 } from "../../adapter-gitlab/test/support/harness.js";
-import { runInProcess } from "./cli-harness.js";
+import { runInProcess, startRun } from "./cli-harness.js";
 
 // The issue's second "done when", through `selfheal run` on a real git server: two config
 // repositories, services in observe, propose and act mode, each doing exactly what its mode says,
 // and the readiness report on the recorded history.
 const noPrometheus = !(await binaryAvailable(prometheusBinary())) && process.env.CI !== "true";
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 
 const deployment = (name: string, tag: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n        - name: ${name}\n          image: registry.example.com/${name}:${tag}\n`;
@@ -60,29 +59,6 @@ const payload = (alerts: unknown[], status = "firing") =>
     externalURL: "http://alertmanager.invalid",
     alerts,
   });
-
-/** `selfheal run` in `cwd`, its output so far, and its exit. */
-function startRun(cwd: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [bin, "run"], { cwd, env: { PATH: process.env.PATH, ...env } });
-  const output = { stdout: "", stderr: "" };
-  child.stdout.on("data", (chunk: Buffer) => {
-    output.stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    output.stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
-  const listening = async () => {
-    for (let tries = 0; tries < 600; tries++) {
-      const url = /listening on (http:\/\/\S+)/.exec(output.stdout)?.[1];
-      if (url !== undefined) return url;
-      if (child.exitCode !== null) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`selfheal run did not listen: ${output.stderr}`);
-  };
-  return { child, output, exited, listening };
-}
 
 /** An incident as `selfheal audit --json` lists it. */
 interface AuditedIncident {
@@ -176,27 +152,13 @@ describe.skipIf(noPrometheus)("services: observe, propose and act, end to end", 
         "",
       ].join("\n"),
     );
-    const child = spawn(process.execPath, [bin, "run"], { cwd: work, env: { PATH: process.env.PATH } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    const run = startRun(work);
     const before = {
       platform: await runGit(["--git-dir", platform.path, "rev-parse", "main"]),
       payments: await runGit(["--git-dir", payments.path, "rev-parse", "main"]),
     };
     try {
-      let url: string | undefined;
-      for (let tries = 0; tries < 300 && url === undefined; tries++) {
-        url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-        if (url === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(url, stderr).toBeDefined();
+      const url = await run.listening();
       const alerts = [
         alert("checkout", {}, "a1"),
         alert("ledger", { team: "payments" }, "a2"),
@@ -221,7 +183,7 @@ describe.skipIf(noPrometheus)("services: observe, propose and act, end to end", 
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const outcomes = Object.fromEntries(incidents.map((incident) => [incident.service, incident.outcome]));
-      expect(outcomes, stderr).toEqual({
+      expect(outcomes, run.output.stderr).toEqual({
         checkout: "resolved",
         ledger: "resolved",
         search: "suppressed",
@@ -287,9 +249,9 @@ describe.skipIf(noPrometheus)("services: observe, propose and act, end to end", 
       const table = await runInProcess(["audit", "--readiness"], { cwd: work });
       expect(table.stdout).toMatch(/^search\s+1\s+1\s+100\.0%\s+rollback 1\s+-$/m);
     } finally {
-      child.kill("SIGTERM");
+      run.child.kill("SIGTERM");
     }
-    expect(await exited).toBe(0);
+    expect(await run.exited).toBe(0);
   }, 180_000);
   it("propose opens a merge request and never commits to main; act commits; observe only records", async () => {
     const shop = await repoOf(server, "shop", (tag) => ({

@@ -71,29 +71,16 @@ async function step(context: RuntimeContext, incident: Incident): Promise<Incide
       return commit(context, incident, moveTo(context, "deciding"));
     case "deciding":
       return context.decisions.run(() =>
-        context.instruments.span(
-          "decide",
-          spanAttributes(incident),
-          () => decide(context, incident),
-          incident.id,
-        ),
+        stageSpan(context, "decide", incident, () => decide(context, incident)),
       );
     case "acting":
-      return context.instruments.span(
-        "remediate",
-        spanAttributes(incident),
-        () => act(context, incident),
-        incident.id,
-      );
+      return stageSpan(context, "remediate", incident, () => act(context, incident));
     case "awaiting_merge":
       return awaitMerge(context, incident);
     case "syncing":
     case "verifying":
-      return context.instruments.span(
-        incident.state === "syncing" ? "sync" : "verify",
-        spanAttributes(incident),
-        () => verifyStage(context, incident),
-        incident.id,
+      return stageSpan(context, incident.state === "syncing" ? "sync" : "verify", incident, () =>
+        verifyStage(context, incident),
       );
     case "failed":
       return escalateFailure(context, incident);
@@ -102,12 +89,19 @@ async function step(context: RuntimeContext, incident: Incident): Promise<Incide
   }
 }
 
-function spanAttributes(incident: Incident): Record<string, string> {
-  return {
+/** A stage of `incident` in a span of its own, in the incident's trace. */
+function stageSpan<T>(
+  context: RuntimeContext,
+  stage: string,
+  incident: Incident,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const attributes = {
     "selfheal.incident": incident.id,
     "selfheal.service": incident.service,
     "selfheal.alertname": incident.alertname,
   };
+  return context.instruments.span(stage, attributes, fn, incident.id);
 }
 
 /** A failed action or verification: open the circuit if it is due, notify, and close as escalated. */
