@@ -176,6 +176,23 @@ describe("fileStore", () => {
       await store.close();
     });
 
+    it("resolves a duplicate of a delivery already on disk without waiting for later writes", async () => {
+      const store = await openFileStore({ dir });
+      const entry = makeEntry(makeSignal());
+      await store.ingest([entry]);
+      const syncsBefore = store.stats.syncs;
+      // An unrelated write on its way to disk: the duplicate has nothing to wait for in it.
+      const unrelated = store.appendEvents([makeEvent({ type: "circuit.opened" })]);
+      const { outcomes, syncs } = await store
+        .ingest([entry])
+        .then((answer) => ({ outcomes: answer, syncs: store.stats.syncs }));
+      expect(outcomes[0]?.disposition).toBe("duplicate");
+      expect(syncs).toBe(syncsBefore);
+      await unrelated;
+      expect(store.stats.syncs).toBe(syncsBefore + 1);
+      await store.close();
+    });
+
     it("finishes pending writes on close", async () => {
       const store = await openFileStore({ dir });
       const event = makeEvent({ type: "circuit.opened" });

@@ -153,18 +153,44 @@ function createFileStore(settings: FileStoreSettings | string): {
    * revision and a concurrent redelivery sees the dedupKey; then wait for them to be durable.
    */
   const write = async (open: OpenState, records: readonly StoreRecord[]): Promise<void> => {
-    if (records.length === 0) {
-      // Nothing new (a duplicate delivery), but what it duplicates may still be on its way to
-      // disk, and the caller acknowledges the delivery when this resolves.
-      await open.writer.settled();
-      return;
-    }
+    if (records.length === 0) return;
     // The records are serialised for the journal anyway; parsing that text back gives the
     // projection its own copy for less than a structured clone costs.
     const lines = records.map((record) => JSON.stringify(record));
     const durable = open.writer.append(encodeLines(lines));
-    for (const line of lines) open.projection.apply(JSON.parse(line) as StoreRecord);
+    const seenHere: string[] = [];
+    for (const line of lines) {
+      const record = JSON.parse(line) as StoreRecord;
+      open.projection.apply(record);
+      if (record.kind === "seen") {
+        seenHere.push(record.dedupKey);
+        pendingSeen.set(record.dedupKey, durable);
+      }
+    }
+    if (seenHere.length > 0) {
+      const settle = () => {
+        for (const dedupKey of seenHere) if (pendingSeen.get(dedupKey) === durable) pendingSeen.delete(dedupKey);
+      };
+      durable.then(settle, settle);
+    }
     await durable;
+  };
+
+  /**
+   * Deliveries recorded in memory whose `seen` record is not on disk yet, with the write that
+   * makes it durable. A redelivery of one of them is acknowledged only once that write is; a
+   * redelivery of anything older is acknowledged at once, without waiting on unrelated writes.
+   */
+  const pendingSeen = new Map<string, Promise<void>>();
+
+  /** Resolves once every delivery the entries duplicate is durable. */
+  const originalsDurable = (entries: readonly IngestEntry[]): Promise<unknown> | undefined => {
+    let waits: Promise<void>[] | undefined;
+    for (const entry of entries) {
+      const pending = pendingSeen.get(entry.signal.dedupKey);
+      if (pending !== undefined && !waits?.includes(pending)) (waits ??= []).push(pending);
+    }
+    return waits === undefined ? undefined : Promise.all(waits);
   };
 
   const store: FileStore = {
@@ -185,7 +211,10 @@ function createFileStore(settings: FileStoreSettings | string): {
             ? { ...outcome, incident: copy(outcome.incident) }
             : outcome,
         );
-        await write(open, records);
+        // Nothing new (only duplicates): acknowledged once what they duplicate is on disk, which
+        // is at once unless it was recorded a moment ago.
+        if (records.length === 0) await originalsDurable(entries);
+        else await write(open, records);
         return result;
       }),
     getIncident: (id: string) =>
