@@ -1,8 +1,13 @@
 // The timed part of bench/audit, in a process of its own so that its RSS is the reader's and the
 // controller's, not the loader's: `selfheal audit --since 30d` and `--service X` (core's
-// auditReport, called as the CLI calls it), then a controller's start-up on the same store.
-// Prints one JSON line. Arguments: `audit|startup`, then `pg <url> <schema> <service>` or
-// `file <dir> <service>`.
+// auditReport, called as the CLI calls it), `selfheal audit --readiness` over the whole history
+// (the command itself, through runCli, from a config file naming the store), then a controller's
+// start-up on the same store. Prints one JSON line. Arguments: `audit|readiness|startup`, then
+// `pg <url> <schema> <service>` or `file <dir> <service>`.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "@selfheal/cli";
 import {
   auditReport,
   createController,
@@ -93,6 +98,38 @@ async function audits(store: Store) {
   };
 }
 
+/**
+ * `selfheal audit --readiness --json` over the store's whole history, as a user runs it: the
+ * command parses a config file naming the store, opens it, reads and prints the report.
+ */
+async function readiness(
+  store: { postgres: { connectionString: string; schema: string } } | { file: { dir: string } },
+) {
+  const folder = await mkdtemp(join(tmpdir(), "selfheal-bench-readiness-"));
+  try {
+    const config = join(folder, "selfheal.json");
+    // YAML is a superset of JSON: the config file is written as JSON.
+    await writeFile(config, JSON.stringify({ store, policy: { builtin: {} } }));
+    let printed = "";
+    const io = {
+      stdout: (text: string) => {
+        printed += text;
+      },
+      stderr: (text: string) => void process.stderr.write(text),
+      interactive: false,
+      env: process.env,
+      cwd: folder,
+      stop: new AbortController().signal,
+    };
+    const run = await elapsed(() => runCli(["audit", "--readiness", "--json", "-c", config], io));
+    if (run.value !== 0) throw new Error(`selfheal audit --readiness exited ${run.value}`);
+    const report = JSON.parse(printed) as { services: { wouldAct: number }[] };
+    return { readiness_ms: run.ms, readiness_services: report.services.length };
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<Record<string, unknown>> {
   // One operation per process, so each one's peak RSS is its own.
   const open =
@@ -101,12 +138,19 @@ async function main(): Promise<Record<string, unknown>> {
       : kind === "file" && where !== undefined
         ? () => openFileStore(where)
         : undefined;
-  if (open === undefined || (operation !== "audit" && operation !== "startup")) {
+  if (open === undefined || !["audit", "readiness", "startup"].includes(operation ?? "")) {
     throw new Error(
-      `usage: measure.js audit|startup pg <url> <schema> <service> | file <dir> <service>; got ${process.argv.slice(2).join(" ")}`,
+      `usage: measure.js audit|readiness|startup pg <url> <schema> <service> | file <dir> <service>; got ${process.argv.slice(2).join(" ")}`,
     );
   }
   if (operation === "startup") return startUp(open);
+  if (operation === "readiness") {
+    return readiness(
+      kind === "pg"
+        ? { postgres: { connectionString: where ?? "", schema: third ?? "" } }
+        : { file: { dir: where ?? "" } },
+    );
+  }
   // As `selfheal audit` reads a file store: without its lock, beside the controller.
   const reader = kind === "file" && where !== undefined ? await readFileStore(where) : await open();
   try {
