@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { describeError, SelfHealError, StoreError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import type { Incident } from "../spec/incident.js";
-import type { EventQuery, IncidentQuery, IngestEntry, Store } from "../spec/store.js";
+import type { EventQuery, IncidentQuery, IngestEntry, IngestOutcome, Store } from "../spec/store.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { type Compactor, type CompactorSettings, compactor } from "./compaction.js";
 import { type FolderLock, lockFolder } from "./folder-lock.js";
@@ -205,10 +205,11 @@ function createFileStore(settings: FileStoreSettings | string): {
       run("ingest", true, async (open) => {
         const { records, outcomes } = open.projection.planIngest(entries, now());
         // Opened and folded incidents are fresh objects (the projection keeps its own parsed
-        // copy); only a duplicate's incident is the projection's own and must be copied.
+        // copy); only a duplicate's incident is the projection's own and must be copied, which
+        // is done when it is first read: most callers of a redelivery never read it.
         const result = outcomes.map((outcome) =>
           outcome.disposition === "duplicate" && outcome.incident !== undefined
-            ? { ...outcome, incident: copy(outcome.incident) }
+            ? duplicateOutcome(outcome.incident)
             : outcome,
         );
         // Nothing new (only duplicates): acknowledged once what they duplicate is on disk, which
@@ -254,6 +255,22 @@ function createFileStore(settings: FileStoreSettings | string): {
     },
   };
   return { store, opened };
+}
+
+/**
+ * The outcome of a redelivery, its incident copied from the projection's own object on first
+ * read. The projection never changes its objects in place (writes replace them), so the copy
+ * is the incident as it was when the redelivery was recorded, whenever it is read.
+ */
+function duplicateOutcome(shared: Incident): IngestOutcome {
+  let copied: Incident | undefined;
+  return {
+    disposition: "duplicate",
+    get incident(): Incident {
+      copied ??= structuredClone(shared);
+      return copied;
+    },
+  };
 }
 
 function resolveConfig(settings: FileStoreSettings): FileStoreConfig {

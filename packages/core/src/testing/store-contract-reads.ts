@@ -161,7 +161,8 @@ export function describeReads(subject: ContractSubject): void {
 
     describe("isolation", () => {
       it("returns copies: changing what a read returned does not change the store", async () => {
-        const outcome = await ingestOne(makeSignal());
+        const signal = makeSignal();
+        const outcome = await ingestOne(signal);
         const id = outcome.incident?.id ?? "";
         const pristine = await stored(id);
         const mutate = (incident: Incident | undefined) => {
@@ -171,6 +172,7 @@ export function describeReads(subject: ContractSubject): void {
           incident.firing.push("changed");
         };
         mutate(outcome.incident);
+        mutate((await ingestOne(signal)).incident); // a redelivery's incident
         mutate(await store.getIncident(id));
         for (const incident of await store.listIncidents()) mutate(incident);
         expect(await stored(id)).toEqual(pristine);
