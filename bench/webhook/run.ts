@@ -14,6 +14,12 @@ import { percentile } from "../stats.js";
 
 const deliveriesWanted = 10_000;
 const incidentsWanted = 1_000;
+/**
+ * Deliveries sent first to each server and not measured (for a tenth as many incidents, of other
+ * services): a controller runs for months, and what is measured is its steady state, not the
+ * first milliseconds of a process whose code is not compiled yet. Both servers get the same.
+ */
+const warmupDeliveries = Number(process.env.BENCH_WARMUP ?? 1_000);
 /** Deliveries in flight at once (Alertmanager flushes each aggregation group on its own). */
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
@@ -23,17 +29,26 @@ interface Delivery {
   readonly dedupHint: string;
 }
 
-/** Alertmanager v4 payloads: per incident, two alerts (two pods), each delivered several times. */
-function buildDeliveries(): Delivery[] {
+/**
+ * Alertmanager v4 payloads: per incident, two alerts (two pods), each delivered several times.
+ * `prefix` names the services and `fingerprintBase` starts the fingerprints: the warm-up's
+ * alerts are apart from the measured ones.
+ */
+function buildDeliveries(
+  prefix: string,
+  deliveriesCount: number,
+  incidentsCount: number,
+  fingerprintBase = 0,
+): Delivery[] {
   const alertnames = ["HighErrorRate", "HighLatency", "HighCPU", "PodCrashLooping", "DiskPressure"];
-  const perIncident = deliveriesWanted / incidentsWanted;
+  const perIncident = deliveriesCount / incidentsCount;
   const out: Delivery[] = [];
-  for (let incident = 0; incident < incidentsWanted; incident++) {
-    const service = `svc-${Math.floor(incident / alertnames.length)}`;
+  for (let incident = 0; incident < incidentsCount; incident++) {
+    const service = `${prefix}-${Math.floor(incident / alertnames.length)}`;
     const alertname = alertnames[incident % alertnames.length] as string;
     for (let copy = 0; copy < perIncident; copy++) {
       const pod = copy % 2;
-      const fingerprint = (incident * 2 + pod).toString(16).padStart(16, "0");
+      const fingerprint = (fingerprintBase + incident * 2 + pod).toString(16).padStart(16, "0");
       const payload = firingPayload({
         groupLabels: { alertname, service },
         alerts: [
@@ -88,7 +103,11 @@ async function peakRssMb(pid: number): Promise<number> {
   return match === null ? Number.NaN : Math.round(Number(match[1]) / 1024);
 }
 
-async function runAgainst(mode: "selfheal" | "naive", deliveries: readonly Delivery[]) {
+async function runAgainst(
+  mode: "selfheal" | "naive",
+  warmup: readonly Delivery[],
+  deliveries: readonly Delivery[],
+) {
   const stateDir = await mkdtemp(join(tmpdir(), `bench-webhook-${mode}-`));
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, serverScript, mode, stateDir], {
@@ -104,23 +123,28 @@ async function runAgainst(mode: "selfheal" | "naive", deliveries: readonly Deliv
     child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
   });
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const latencies: number[] = [];
-  const acked: Delivery[] = [];
-  let failed = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < deliveries.length) {
-        const delivery = deliveries[next++] as Delivery;
-        const { status, ms } = await post(agent, port, delivery.body);
-        latencies.push(ms);
-        if (status >= 200 && status < 300) acked.push(delivery);
-        else failed++;
-      }
-    }),
-  );
-  const elapsedS = (performance.now() - started) / 1000;
+  /** Send the deliveries, `concurrency` at a time, over the same keep-alive connections. */
+  const send = async (batch: readonly Delivery[]) => {
+    const latencies: number[] = [];
+    const acked: Delivery[] = [];
+    let failed = 0;
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < batch.length) {
+          const delivery = batch[next++] as Delivery;
+          const { status, ms } = await post(agent, port, delivery.body);
+          latencies.push(ms);
+          if (status >= 200 && status < 300) acked.push(delivery);
+          else failed++;
+        }
+      }),
+    );
+    return { latencies, acked, failed, elapsedS: (performance.now() - started) / 1000 };
+  };
+  await send(warmup);
+  const { latencies, acked, failed, elapsedS } = await send(deliveries);
   agent.destroy();
   const rssMb = await peakRssMb(child.pid as number);
   let tail = "";
@@ -155,23 +179,38 @@ async function audit(stateDir: string, acked: readonly Delivery[]) {
     const received = await store.listEvents({ types: ["signal.received"] });
     const fingerprints = new Set(received.map((event) => String(event.data?.fingerprint)));
     const lost = acked.filter((delivery) => !fingerprints.has(delivery.dedupHint)).length;
-    const incidents = (await store.listIncidents()).length;
+    // The warm-up's incidents are other services'.
+    const incidents = (await store.listIncidents()).filter((incident) =>
+      incident.service.startsWith(`${measuredPrefix}-`),
+    ).length;
     return { lost, incidents };
   } finally {
     await store.close();
   }
 }
 
-const deliveries = buildDeliveries();
-const ours = await runAgainst("selfheal", deliveries);
+const measuredPrefix = "svc";
+const deliveries = buildDeliveries(measuredPrefix, deliveriesWanted, incidentsWanted);
+const warmup = buildDeliveries("warmup", warmupDeliveries, warmupDeliveries / 10, 0x1000000);
+const ours = await runAgainst("selfheal", warmup, deliveries);
 const { lost, incidents } = await audit(ours.result.stateDir, ours.acked);
-const naive = await runAgainst("naive", deliveries);
+const naive = await runAgainst("naive", warmup, deliveries);
 await rm(ours.result.stateDir, { recursive: true, force: true });
 await rm(naive.result.stateDir, { recursive: true, force: true });
 
 // The targets: nothing acknowledged is lost, one incident per alert group (1,000), a p99 acknowledgement
-// within 20 ms and at most 200 MB resident.
-const targets = { lost: 0, incidents: incidentsWanted, ack_p99_ms: 20, rss_mb: 200 };
+// within 20 ms and at most 200 MB resident; against the naive server in the same run, a p99 no
+// worse and half as many deliveries again per second.
+const targets = {
+  lost: 0,
+  incidents: incidentsWanted,
+  ack_p99_ms: 20,
+  rss_mb: 200,
+  ack_p99_vs_naive: 1,
+  throughput_vs_naive: 1.5,
+};
+const ackP99VsNaive = Number((ours.result.ack_p99_ms / naive.result.ack_p99_ms).toFixed(2));
+const throughputVsNaive = Number((ours.result.deliveries_per_s / naive.result.deliveries_per_s).toFixed(2));
 const summary = {
   deliveries: ours.result.deliveries,
   incidents,
@@ -183,6 +222,9 @@ const summary = {
   failed: ours.result.failed,
   deliveries_per_s: ours.result.deliveries_per_s,
   concurrency,
+  warmup_deliveries: warmupDeliveries,
+  ack_p99_vs_naive: ackP99VsNaive,
+  throughput_vs_naive: throughputVsNaive,
   naive_fsync_per_delivery: {
     ack_p50_ms: naive.result.ack_p50_ms,
     ack_p99_ms: naive.result.ack_p99_ms,
@@ -195,6 +237,8 @@ const summary = {
     lost === targets.lost &&
     incidents === targets.incidents &&
     ours.result.ack_p99_ms <= targets.ack_p99_ms &&
-    ours.result.rss_mb <= targets.rss_mb,
+    ours.result.rss_mb <= targets.rss_mb &&
+    ackP99VsNaive <= targets.ack_p99_vs_naive &&
+    throughputVsNaive >= targets.throughput_vs_naive,
 };
 console.log(JSON.stringify(summary));

@@ -1,6 +1,7 @@
 import { SelfHealError } from "../errors/selfheal-error.js";
 import type { AuditEvent } from "../spec/audit-event.js";
 import { closedStates, type Incident } from "../spec/incident.js";
+import { afterPendingIo } from "../util/async.js";
 import { act, awaitMerge } from "./act-stage.js";
 import { incidentEvent, type RuntimeContext } from "./context.js";
 import { cancelResolved, decide } from "./decide-stage.js";
@@ -56,6 +57,11 @@ export async function runIncident(context: RuntimeContext, incidentId: string): 
 async function drive(context: RuntimeContext, incidentId: string): Promise<void> {
   let incident = await context.store.getIncident(incidentId);
   while (incident !== undefined && !closedStates.has(incident.state) && !context.stopping.aborted) {
+    // Acknowledgements first: a step resumes when its write is durable, in the same turn as
+    // the deliveries that shared that write; waiting for the next I/O poll lets the requests
+    // that arrived meanwhile be read and recorded before the step's own work (a storm's
+    // decisions otherwise hold every delivery behind them).
+    await afterPendingIo();
     incident = await step(context, incident);
   }
 }

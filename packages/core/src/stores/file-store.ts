@@ -169,7 +169,8 @@ function createFileStore(settings: FileStoreSettings | string): {
     }
     if (seenHere.length > 0) {
       const settle = () => {
-        for (const dedupKey of seenHere) if (pendingSeen.get(dedupKey) === durable) pendingSeen.delete(dedupKey);
+        for (const dedupKey of seenHere)
+          if (pendingSeen.get(dedupKey) === durable) pendingSeen.delete(dedupKey);
       };
       durable.then(settle, settle);
     }
@@ -185,12 +186,12 @@ function createFileStore(settings: FileStoreSettings | string): {
 
   /** Resolves once every delivery the entries duplicate is durable. */
   const originalsDurable = (entries: readonly IngestEntry[]): Promise<unknown> | undefined => {
-    let waits: Promise<void>[] | undefined;
+    const waits = new Set<Promise<void>>();
     for (const entry of entries) {
       const pending = pendingSeen.get(entry.signal.dedupKey);
-      if (pending !== undefined && !waits?.includes(pending)) (waits ??= []).push(pending);
+      if (pending !== undefined) waits.add(pending);
     }
-    return waits === undefined ? undefined : Promise.all(waits);
+    return waits.size === 0 ? undefined : Promise.all(waits);
   };
 
   const store: FileStore = {

@@ -23,6 +23,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Run `fn` with an AbortSignal that fires after `ms` (or when `parent` aborts), and reject with a
  * `TimeoutError` naming `what` if `fn` has not settled by then, even if it ignores the signal.
  */
+/**
+ * Resolve after the event loop has polled for I/O once more. Work that can wait (deciding an
+ * incident) calls this between steps, so that what is waiting on a socket (a webhook delivery
+ * to acknowledge) is taken first.
+ */
+export function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export async function withTimeout<T>(
   what: string,
   ms: number,
