@@ -1,8 +1,8 @@
-import { type FileHandle, open, readdir, readFile, rename, rm, truncate } from "node:fs/promises";
+import { type FileHandle, open, readdir, rename, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreError } from "../errors/selfheal-error.js";
 import type { Logger } from "../util/logger.js";
-import { encodeLines, scanJournal } from "./journal.js";
+import { encodeLines, scanJournalFile } from "./journal.js";
 import type { JournalSink } from "./journal-writer.js";
 import { StoreProjection, type StoreRecord } from "./projection.js";
 
@@ -72,11 +72,10 @@ export async function loadFolder(
   let base = -1;
   for (const gen of [...snapshots].reverse()) {
     const path = join(dir, snapshotName(gen));
-    const bytes = await readFile(path);
     const candidate = new StoreProjection();
-    const scan = scanJournal(bytes, path, (record) => candidate.apply(record));
+    const scan = await scanJournalFile(path, (record) => candidate.apply(record));
     // Renamed into place only once complete, so this takes a damaged disk; an older one may do.
-    if (bytes.length > 0 && scan.committedLength === bytes.length) {
+    if (scan.bytes > 0 && scan.committedLength === scan.bytes) {
       projection = candidate;
       base = gen;
       break;
@@ -96,16 +95,15 @@ export async function loadFolder(
   let size = 0;
   for (const journal of replay) {
     const path = join(dir, journalName(journal));
-    const bytes = await readFile(path);
     const newest = journal === gen;
-    const scan = scanJournal(bytes, path, (record) => projection.apply(record), !newest);
+    const scan = await scanJournalFile(path, (record) => projection.apply(record), { strict: !newest });
     size = scan.committedLength;
-    if (scan.committedLength < bytes.length && !readOnly) {
+    if (scan.committedLength < scan.bytes && !readOnly) {
       // A crash in the middle of a write: that write was never acknowledged, drop it.
       await truncate(path, scan.committedLength);
       logger.warn("dropped an unfinished write at the end of the journal", {
         journal: path,
-        bytes: bytes.length - scan.committedLength,
+        bytes: scan.bytes - scan.committedLength,
         lines: scan.droppedLines,
       });
     }
