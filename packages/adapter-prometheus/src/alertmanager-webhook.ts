@@ -7,9 +7,8 @@ import {
   type SignalSourceRoute,
   type WebhookAuth,
 } from "@selfheal/core";
-import { shortHash } from "@selfheal/core/internal";
+import { describeIssues, jsonPath, preview, shortHash } from "@selfheal/core/internal";
 import { z } from "zod";
-import { describeIssues, jsonPath, preview } from "./webhook-issues.js";
 
 /** Settings of `alertmanagerWebhook`. */
 export interface AlertmanagerWebhookSettings {
