@@ -35,6 +35,11 @@ tools_dir="${SELFHEAL_TOOLS:-$HOME/.cache/selfheal-tools}"
 #            configure static targets only, and leaving out the cloud SDKs (AWS, Azure, GCE,
 #            Kubernetes, ...) is what makes the build short. No web UI assets either (the
 #            `builtinassets` tag is not set); the tests speak the HTTP API.
+#   local:   a Go module of this repository (`module` is its folder), built with `go build`; its
+#            version is a hash of its go.mod, go.sum and sources, so a changed tool is built
+#            again. tools/argocd-notify renders Argo CD Notifications triggers and templates as
+#            Argo CD's notifications controller does (expr, text/template and Sprig), for the
+#            tests of the Argo CD notifications source.
 # Prometheus 3.x is published as module versions v0.3xx (v0.309.1 is Prometheus 3.9.1). Jaeger v2
 # (`cmd/jaeger`, an OpenTelemetry Collector build with Jaeger's storage and query) is in the
 # module's v1.x versions; its go.mod replaces sarama, hence `build`. Without the `ui` build tag
@@ -44,7 +49,9 @@ catalogue=(
   "prometheus|3.9.1|github.com/prometheus/prometheus|v0.309.1|./cmd/prometheus|prometheus|build-min-sd|prometheus-3.9.1-min"
   "alertmanager|0.35.0|github.com/prometheus/alertmanager|v0.35.0|./cmd/alertmanager|alertmanager|build-ui-stub|alertmanager-0.35.0-min"
   "jaeger|1.75.0|github.com/jaegertracing/jaeger|v1.75.0|./cmd/jaeger|jaeger|build"
+  "argocd-notify|local|tools/argocd-notify|-|.|argocd-notify|local"
 )
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
 
 build() {
   local name=$1 version=$2 module=$3 module_version=$4 package=$5 binary=$6 how=$7 folder=$tools_dir/$8
@@ -63,7 +70,9 @@ build() {
   scratch=$(mktemp -d "$folder/.build-XXXXXX")
   echo "$name $version: building $module@$module_version $package ($how)"
   local ok=true
-  if [ "$how" = install ]; then
+  if [ "$how" = local ]; then
+    (cd "$repo_root/$module" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$scratch/$binary" "$package") || ok=false
+  elif [ "$how" = install ]; then
     local target="$module/${package#./}"
     target="${target%/.}"
     GOBIN="$scratch" go install "$target@$module_version" || ok=false
@@ -123,6 +132,9 @@ fi
 wanted=("$@")
 for entry in "${catalogue[@]}"; do
   IFS='|' read -r name version module module_version package binary how folder <<<"$entry"
+  if [ "$version" = local ]; then
+    version=$(cd "$repo_root/$module" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-12)
+  fi
   folder=${folder:-$name-$version}
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
   if [ "$where" = true ]; then
