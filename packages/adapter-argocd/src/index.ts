@@ -1,6 +1,7 @@
 export * from "./argocd-application.js";
 export * from "./argocd-client.js";
 export * from "./argocd-error.js";
+export * from "./argocd-notifications.js";
 export * from "./argocd-refresh.js";
 export * from "./argocd-status.js";
 export * from "./argocd-sync.js";

@@ -14,7 +14,7 @@ const swagger = argocdSwaggerChecker(JSON.parse(readFileSync(contractFile("argoc
  * A file of `shared/contracts/`, the folder beside the repository: found upwards from here, so
  * the tests run in a checkout at `/work/main` as well as in a worktree one level deeper.
  */
-function contractFile(name: string): URL {
+export function contractFile(name: string): URL {
   for (let up = "../../../../"; up.length < 40; up += "../") {
     const candidate = new URL(`${up}shared/contracts/${name}`, import.meta.url);
     if (existsSync(candidate)) return candidate;

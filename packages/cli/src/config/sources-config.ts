@@ -51,6 +51,36 @@ export const SourcesConfig = z.strictObject({
     })
     .optional()
     .describe("The Alertmanager webhook (webhook_configs[].url points here)."),
+  argocd: z
+    .strictObject({
+      path: z
+        .string()
+        .regex(/^\//, "expected a path starting with /")
+        .default("/webhook/argocd")
+        .describe(
+          "Path of the webhook (the url of service.webhook.selfheal in argocd-notifications-cm ends with it).",
+        ),
+      bearerToken: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Token the notifications' webhook service sends as `Authorization: Bearer` ($selfheal-webhook-token); keep it in an environment variable.",
+        ),
+      serviceLabel: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("A label of the Application naming the service. @default the application's name"),
+      applications: StringMap.optional().describe(
+        "Application name → service, for applications named otherwise; wins over serviceLabel.",
+      ),
+      maxBodyBytes: z.number().int().positive().optional().describe("Largest payload accepted."),
+    })
+    .optional()
+    .describe(
+      "Argo CD's own notifications (examples/deploy/argocd/notifications.yaml): a failed sync, or Degraded soon after a release.",
+    ),
 });
 
 /** `enrich`: facts added before deciding. */
