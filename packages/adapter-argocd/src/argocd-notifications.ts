@@ -5,7 +5,7 @@ import {
   type SignalSourceRoute,
   type WebhookAuth,
 } from "@selfheal/core";
-import { describeIssues, preview, shortHash } from "@selfheal/core/internal";
+import { describeIssues, jsonObjectOf, preview, shortHash } from "@selfheal/core/internal";
 import { z } from "zod";
 
 /**
@@ -150,13 +150,7 @@ export function argocdNotificationsWebhook(settings: ArgocdNotificationsWebhookS
  */
 export function parseArgocdNotification(body: unknown, adapter = "argocd"): ArgocdNotification {
   const errorContext = { adapter, operation: "parse" } as const;
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new BadInputError(
-      `Argo CD notification must be a JSON object, got ${Array.isArray(body) ? "an array" : preview(body)}`,
-      errorContext,
-    );
-  }
-  const kind = (body as { selfheal?: unknown }).selfheal;
+  const kind = jsonObjectOf(body, "Argo CD notification", errorContext).selfheal;
   if (kind !== "argocd-notification/v1") {
     throw new BadInputError(
       kind === undefined

@@ -7,7 +7,7 @@ import {
   type SignalSourceRoute,
   type WebhookAuth,
 } from "@selfheal/core";
-import { describeIssues, jsonPath, preview, shortHash } from "@selfheal/core/internal";
+import { describeIssues, jsonObjectOf, jsonPath, preview, shortHash } from "@selfheal/core/internal";
 import { z } from "zod";
 
 /** Settings of `alertmanagerWebhook`. */
@@ -130,14 +130,8 @@ interface ParserConfig {
 
 function parseAlertmanagerPayload(body: unknown, receivedAt: Date, config: ParserConfig): SignalParseResult {
   const errorContext = { adapter: config.name, operation: "parse" } as const;
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new BadInputError(
-      `Alertmanager webhook payload must be a JSON object, got ${Array.isArray(body) ? "an array" : preview(body)}`,
-      errorContext,
-    );
-  }
   // Checked first for a clear message: another version means a different shape altogether.
-  const version = (body as { version?: unknown }).version;
+  const version = jsonObjectOf(body, "Alertmanager webhook payload", errorContext).version;
   if (version !== "4") {
     throw new BadInputError(
       version === undefined

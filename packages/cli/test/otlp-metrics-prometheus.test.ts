@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { firingPayload } from "@selfheal/adapter-prometheus";
 import { binaryAvailable, type RunningServer, startPrometheus } from "@selfheal/adapter-prometheus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRun } from "./cli-harness.js";
@@ -32,28 +33,12 @@ if (missing) {
 /** When the alerts started: the same for every delivery, so a redelivery is a duplicate. */
 const startsAt = new Date().toISOString();
 const alert = (alertname: string, fingerprint: string) =>
-  JSON.stringify({
-    version: "4",
-    groupKey: `{}:{alertname="${alertname}"}`,
-    truncatedAlerts: 0,
-    status: "firing",
-    receiver: "selfheal",
-    groupLabels: { alertname },
-    commonLabels: { alertname, service: "checkout" },
-    commonAnnotations: {},
-    externalURL: "http://alertmanager.invalid",
-    alerts: [
-      {
-        status: "firing",
-        labels: { alertname, service: "checkout" },
-        annotations: {},
-        startsAt,
-        endsAt: "0001-01-01T00:00:00Z",
-        generatorURL: "",
-        fingerprint,
-      },
-    ],
-  });
+  JSON.stringify(
+    firingPayload({
+      groupLabels: { alertname },
+      alerts: [{ labels: { alertname, service: "checkout" }, startsAt, fingerprint }],
+    }),
+  );
 
 interface Sample {
   readonly metric: Record<string, string>;

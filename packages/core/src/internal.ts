@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-export { describeIssues, jsonPath, preview } from "./http/payload-issues.js";
+export { describeIssues, jsonObjectOf, jsonPath, preview } from "./http/payload-issues.js";
 export { eventId, shortHash, slug } from "./runtime/ids.js";
 export { StoreProjection, type StoreRecord } from "./stores/projection.js";
 export { type IngestWalk, type IngestWalkState, walkIngest } from "./stores/walk-ingest.js";

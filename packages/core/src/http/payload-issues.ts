@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { BadInputError } from "../errors/selfheal-error.js";
 
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const invalidOptionPrefix = /^Invalid option: /;
@@ -44,4 +45,21 @@ export function preview(value: unknown): string {
   if (typeof value === "object") return "an object";
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+/**
+ * `body` as a JSON object, or a `BadInputError` saying what `what` (`Alertmanager webhook
+ * payload`) got instead.
+ */
+export function jsonObjectOf(
+  body: unknown,
+  what: string,
+  context: { readonly adapter: string; readonly operation: string },
+): Record<string, unknown> {
+  if (typeof body === "object" && body !== null && !Array.isArray(body))
+    return body as Record<string, unknown>;
+  throw new BadInputError(
+    `${what} must be a JSON object, got ${Array.isArray(body) ? "an array" : preview(body)}`,
+    context,
+  );
 }
