@@ -147,7 +147,9 @@ describe.skipIf(missing && process.env.CI !== "true")("OTLP traces in a real Jae
     let id: string;
     try {
       const url = await run.listening();
-      expect(run.output.stdout).toContain(`traces to ${jaeger.otlpUrl}/v1/traces (OTLP)`);
+      // Printed once the exporters are set up, after the listening line.
+      const [, exportedTo] = await run.printed(/traces to (\S+) \(OTLP\)/, "stdout");
+      expect(exportedTo).toBe(`${jaeger.otlpUrl}/v1/traces`);
       const posted = await fetch(`${url}/webhook/alertmanager`, {
         method: "POST",
         headers: { "content-type": "application/json" },
