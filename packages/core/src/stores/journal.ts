@@ -33,9 +33,9 @@ export interface JournalScan {
  * With `strict`, a torn end is corruption too: only the newest journal can end in a write that
  * a crash cut short, since the store moves on to a new journal only between writes.
  *
- * The file is read in slices of `chunkBytes`, never whole: a snapshot of a busy year is a few
- * hundred megabytes, and holding its bytes beside the state they rebuild doubled the memory a
- * store took to open.
+ * The file is read in slices of `chunkBytes`, never whole: holding a large snapshot's bytes
+ * beside the state they rebuild added their size to the memory a store takes to open
+ * (bench:audit's file store of 200,000 events: 304 MB peak before, 236 to 240 MB after).
  */
 export async function scanJournalFile(
   file: string,
