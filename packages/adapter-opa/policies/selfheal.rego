@@ -165,6 +165,13 @@ rule_decision := d if {
 	alertname == "HighCPU"
 	d := scale_up_decision
 } else := d if {
+	alertname in {"ArgoCDSyncFailed", "ArgoCDDegradedAfterRelease"}
+	d := release_rollback_decision
+} else := d if {
+	alertname == "ArgoCDHealthDegraded"
+	text := "%s: Argo CD reports the application Degraded, not soon after a release: nothing to roll back, a person should look"
+	d := no_action(sprintf(text, [alertname]), true)
+} else := d if {
 	d := no_action(sprintf("no rule for alert %s", [alertname]), false)
 }
 
@@ -339,3 +346,57 @@ missing_replica_facts := [name |
 	some name in ["current_replicas", "max_replicas"]
 	not has_key(input, name)
 ]
+
+# --- Argo CD: a release that failed to sync, or turned the application Degraded -------------------
+
+# Roll the release back when it is the config repository's last release; escalate when the failure
+# is another revision's or either revision is unknown. Only input.argocd counts: the controller
+# sets it for incidents an Argo CD notifications source opened, never from an alert's labels.
+release_rollback_decision := d if {
+	not has_key(input, "argocd")
+	d := no_action(sprintf("%s did not come from an Argo CD notifications source: no Argo CD facts to decide on", [alertname]), true)
+} else := d if {
+	input.argocd.revision == ""
+	d := no_action(sprintf("%s: Argo CD sent no revision: cannot tell what to roll back", [alertname]), true)
+} else := d if {
+	not has_key(object.get(input, "deployment", {}), "release_revision")
+	text := "%s, but the last release in the config repository is unknown: cannot tell that it is the one to roll back"
+	d := no_action(sprintf(text, [release_failure]), true)
+} else := d if {
+	input.deployment.release_revision != input.argocd.revision
+	text := "%s, but the last release in the config repository is %s: the failure is not the last release's"
+	d := no_action(sprintf(text, [release_failure, input.deployment.release_revision]), true)
+} else := d if {
+	recent_rollbacks >= max_rollbacks
+	window := format_ms(settings.rollbackWindowMs)
+	text := sprintf("rollback limit reached: %v rollbacks in the last %s", [recent_rollbacks, window])
+	d := no_action(text, true)
+} else := d if {
+	input.deployment.previous_image == null
+	d := no_action(sprintf("%s, but there is no previous version to roll back to", [release_failure]), true)
+} else := d if {
+	previous := input.deployment.previous_image
+	is_string(previous)
+	previous in object.get(input.deployment, "quarantined", [])
+	d := no_action(sprintf("%s, but the previous version %s is quarantined", [release_failure, previous]), true)
+} else := d if {
+	previous := input.deployment.previous_image
+	is_string(previous)
+	d := {
+		"action": "rollback",
+		"params": {"image": previous},
+		"reason": sprintf("%s, the last release: roll back to %s", [release_failure, previous]),
+		"escalate": false,
+	}
+} else := d if {
+	d := {
+		"action": "rollback",
+		"params": {},
+		"reason": sprintf("%s, the last release: roll back to the previous version", [release_failure]),
+		"escalate": false,
+	}
+}
+
+release_failure := sprintf("the sync of revision %s failed", [input.argocd.revision]) if {
+	input.argocd.event == "sync-failed"
+} else := sprintf("the application turned Degraded soon after revision %s was synced", [input.argocd.revision])

@@ -6089,3 +6089,642 @@ test_history_cancelled_rollbacks_count if {
 	indexof(d.reason, "rollback limit reached: 2 rollbacks") >= 0
 	is_object(d.params)
 }
+
+# argo cd sync failed on the last release: roll back to the previous image
+test_argo_cd_sync_failed_on_the_last_release_roll_back_to_the_previous_image if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "sync-failed",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "OutOfSync",
+			"health": "Healthy",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "rollback"
+	d.escalate == false
+	indexof(d.reason, "the sync of revision 9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807 failed, the last release: roll back to registry/checkout:v1.1.0") >= 0
+	d.params == {
+		"image": "registry/checkout:v1.1.0",
+	}
+}
+
+# argo cd degraded soon after the last release: roll back to the previous image
+test_argo_cd_degraded_soon_after_the_last_release_roll_back_to_the_previous_image if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDDegradedAfterRelease",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDDegradedAfterRelease: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocddegradedafterrelease-0001",
+			"key": "checkout/ArgoCDDegradedAfterRelease",
+			"alertname": "ArgoCDDegradedAfterRelease",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "degraded-after-release",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "Synced",
+			"health": "Degraded",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "rollback"
+	d.escalate == false
+	indexof(d.reason, "the application turned Degraded soon after revision 9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807 was synced, the last release: roll back to registry/checkout:v1.1.0") >= 0
+	d.params == {
+		"image": "registry/checkout:v1.1.0",
+	}
+}
+
+# argo cd degraded after the last release, previous image unknown: roll back, the remediator finds it
+test_argo_cd_degraded_after_the_last_release_previous_image_unknown_roll_back_the_remediator_finds_it if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDDegradedAfterRelease",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDDegradedAfterRelease: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocddegradedafterrelease-0001",
+			"key": "checkout/ArgoCDDegradedAfterRelease",
+			"alertname": "ArgoCDDegradedAfterRelease",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "degraded-after-release",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "Synced",
+			"health": "Degraded",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "rollback"
+	d.escalate == false
+	indexof(d.reason, "the last release: roll back to the previous version") >= 0
+	d.params == {}
+}
+
+# argo cd sync failed on a revision that is not the last release: escalate
+test_argo_cd_sync_failed_on_a_revision_that_is_not_the_last_release_escalate if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "1f3c9a0b7d2e4f6081a2b3c4d5e6f708192a3b4c",
+		},
+		"argocd": {
+			"event": "sync-failed",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "OutOfSync",
+			"health": "Healthy",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "but the last release in the config repository is 1f3c9a0b7d2e4f6081a2b3c4d5e6f708192a3b4c: the failure is not the last release's") >= 0
+	is_object(d.params)
+}
+
+# argo cd sync failed, last release unknown: escalate
+test_argo_cd_sync_failed_last_release_unknown_escalate if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+		},
+		"argocd": {
+			"event": "sync-failed",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "OutOfSync",
+			"health": "Healthy",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "the last release in the config repository is unknown: cannot tell that it is the one to roll back") >= 0
+	is_object(d.params)
+}
+
+# argo cd sync failed, no deployment facts at all: escalate
+test_argo_cd_sync_failed_no_deployment_facts_at_all_escalate if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"argocd": {
+			"event": "sync-failed",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "OutOfSync",
+			"health": "Healthy",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "the last release in the config repository is unknown") >= 0
+	is_object(d.params)
+}
+
+# argo cd sync failed without a revision: escalate
+test_argo_cd_sync_failed_without_a_revision_escalate if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "sync-failed",
+			"revision": "",
+			"sync": "OutOfSync",
+			"health": "Healthy",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "ArgoCDSyncFailed: Argo CD sent no revision: cannot tell what to roll back") >= 0
+	is_object(d.params)
+}
+
+# an alert named like an argo cd one, with argo cd labels but no argo cd facts: escalate, never roll back
+test_an_alert_named_like_an_argo_cd_one_with_argo_cd_labels_but_no_argo_cd_facts_escalate_never_roll_back if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+				"argocd_event": "sync-failed",
+				"argocd_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "ArgoCDSyncFailed did not come from an Argo CD notifications source: no Argo CD facts to decide on") >= 0
+	is_object(d.params)
+}
+
+# argo cd degraded long after a release: escalate, nothing to roll back
+test_argo_cd_degraded_long_after_a_release_escalate_nothing_to_roll_back if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDHealthDegraded",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDHealthDegraded: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdhealthdegraded-0001",
+			"key": "checkout/ArgoCDHealthDegraded",
+			"alertname": "ArgoCDHealthDegraded",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "health-degraded",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "Synced",
+			"health": "Degraded",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "ArgoCDHealthDegraded: Argo CD reports the application Degraded, not soon after a release: nothing to roll back, a person should look") >= 0
+	is_object(d.params)
+}
+
+# argo cd release rollback with no previous version: escalate
+test_argo_cd_release_rollback_with_no_previous_version_escalate if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDDegradedAfterRelease",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDDegradedAfterRelease: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocddegradedafterrelease-0001",
+			"key": "checkout/ArgoCDDegradedAfterRelease",
+			"alertname": "ArgoCDDegradedAfterRelease",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": null,
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "degraded-after-release",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "Synced",
+			"health": "Degraded",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "was synced, but there is no previous version to roll back to") >= 0
+	is_object(d.params)
+}
+
+# argo cd release rollback to a quarantined version: escalate
+test_argo_cd_release_rollback_to_a_quarantined_version_escalate if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [
+				"registry/checkout:v1.1.0",
+			],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "sync-failed",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "OutOfSync",
+			"health": "Healthy",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "failed, but the previous version registry/checkout:v1.1.0 is quarantined") >= 0
+	is_object(d.params)
+}
+
+# argo cd release rollback at the rollback limit: escalate
+test_argo_cd_release_rollback_at_the_rollback_limit_escalate if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "firing",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [
+			{
+				"incident_id": "checkout-x-1",
+				"action": "rollback",
+				"at": "2026-05-01T11:40:00.000Z",
+				"outcome": "succeeded",
+			},
+			{
+				"incident_id": "checkout-x-2",
+				"action": "rollback",
+				"at": "2026-05-01T11:50:00.000Z",
+				"outcome": "failed",
+			},
+		],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "sync-failed",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "OutOfSync",
+			"health": "Healthy",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == true
+	indexof(d.reason, "rollback limit reached: 2 rollbacks in the last 30m") >= 0
+	is_object(d.params)
+}
+
+# argo cd sync failed, the alert resolved before any action
+test_argo_cd_sync_failed_the_alert_resolved_before_any_action if {
+	d := selfheal.decision with input as {
+		"alert": {
+			"labels": {
+				"alertname": "ArgoCDSyncFailed",
+				"service": "checkout",
+				"argocd_application": "checkout",
+			},
+			"annotations": {
+				"summary": "ArgoCDSyncFailed: Argo CD application checkout",
+			},
+			"status": "resolved",
+			"starts_at": "2026-05-01T11:54:00.000Z",
+			"fingerprint": "a1b2c3d4e5f60718",
+		},
+		"service": "checkout",
+		"incident": {
+			"id": "checkout-argocdsyncfailed-0001",
+			"key": "checkout/ArgoCDSyncFailed",
+			"alertname": "ArgoCDSyncFailed",
+			"opened_at": "2026-05-01T11:55:00.000Z",
+			"signal_count": 1,
+		},
+		"metrics": {},
+		"history": [],
+		"now": "2026-05-01T12:00:00.000Z",
+		"deployment": {
+			"image": "registry/checkout:v1.2.0",
+			"previous_image": "registry/checkout:v1.1.0",
+			"replicas": 3,
+			"quarantined": [],
+			"release_revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+		},
+		"argocd": {
+			"event": "sync-failed",
+			"revision": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807",
+			"sync": "OutOfSync",
+			"health": "Healthy",
+		},
+	}
+	object.keys(d) == {"action", "params", "reason", "escalate"}
+	is_string(d.reason)
+	d.action == "none"
+	d.escalate == false
+	indexof(d.reason, "alert ArgoCDSyncFailed resolved before any action") >= 0
+	is_object(d.params)
+}

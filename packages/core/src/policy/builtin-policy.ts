@@ -130,7 +130,74 @@ function decideByRule(input: DecisionInput, config: BuiltinPolicyConfig): Decisi
   // because CPU is also high, and the reverse.
   if (alertname === "HighErrorRate") return decideRollback(input, config);
   if (alertname === "HighCPU") return decideScaleUp(input, config);
+  if (alertname === "ArgoCDSyncFailed" || alertname === "ArgoCDDegradedAfterRelease") {
+    return decideReleaseRollback(alertname, input, config);
+  }
+  if (alertname === "ArgoCDHealthDegraded") {
+    return none(
+      `${alertname}: Argo CD reports the application Degraded, not soon after a release: nothing to roll back, a person should look`,
+      true,
+    );
+  }
   return none(`no rule for alert ${alertname}`);
+}
+
+/**
+ * A release that Argo CD failed to sync, or that turned the application Degraded soon after its
+ * sync: roll it back when it is the config repository's last release (its history says which
+ * commit introduced what runs now); escalate when the failure is another revision's, or when
+ * either revision is unknown. Only facts from an Argo CD notifications source count
+ * (`input.argocd`), never labels an alert could carry.
+ */
+function decideReleaseRollback(
+  alertname: string,
+  input: DecisionInput,
+  config: BuiltinPolicyConfig,
+): Decision {
+  const argocd = input.argocd;
+  if (argocd === undefined) {
+    return none(
+      `${alertname} did not come from an Argo CD notifications source: no Argo CD facts to decide on`,
+      true,
+    );
+  }
+  if (argocd.revision === "")
+    return none(`${alertname}: Argo CD sent no revision: cannot tell what to roll back`, true);
+  const what =
+    argocd.event === "sync-failed"
+      ? `the sync of revision ${argocd.revision} failed`
+      : `the application turned Degraded soon after revision ${argocd.revision} was synced`;
+  const release = input.deployment?.release_revision;
+  if (release === undefined) {
+    return none(
+      `${what}, but the last release in the config repository is unknown: cannot tell that it is the one to roll back`,
+      true,
+    );
+  }
+  if (release !== argocd.revision) {
+    return none(
+      `${what}, but the last release in the config repository is ${release}: the failure is not the last release's`,
+      true,
+    );
+  }
+  const recent = countRecentRollbacks(input, config.rollbackWindowMs);
+  if (recent >= config.maxRollbacks) {
+    return none(
+      `rollback limit reached: ${recent} rollbacks in the last ${formatMs(config.rollbackWindowMs)}`,
+      true,
+    );
+  }
+  const previous = input.deployment?.previous_image;
+  if (previous === null) return none(`${what}, but there is no previous version to roll back to`, true);
+  if (previous !== undefined && (input.deployment?.quarantined ?? []).includes(previous)) {
+    return none(`${what}, but the previous version ${previous} is quarantined`, true);
+  }
+  return {
+    action: "rollback",
+    params: previous === undefined ? {} : { image: previous },
+    reason: `${what}, the last release: roll back to ${previous ?? "the previous version"}`,
+    escalate: false,
+  };
 }
 
 function decideRollback(input: DecisionInput, config: BuiltinPolicyConfig): Decision {

@@ -1,6 +1,7 @@
 import type { AuditEvent, AuditEventType } from "../spec/audit-event.js";
 import type { JsonObject } from "../spec/common.js";
 import type { ControllerHook } from "../spec/controller-hook.js";
+import type { DecisionInput } from "../spec/decision.js";
 import type { Enricher } from "../spec/enricher.js";
 import type { Incident } from "../spec/incident.js";
 import type { Notification } from "../spec/notifier.js";
@@ -21,6 +22,8 @@ export interface RuntimeContext {
   readonly store: Store;
   readonly policy: Policy;
   readonly enrichers: readonly Enricher[];
+  /** What the source that opened an incident adds to its decision input (`SignalSource.decisionInput`). */
+  readonly sourceInput: (incident: Incident) => Pick<DecisionInput, "argocd">;
   readonly remediators: readonly Remediator[];
   readonly verifiers: readonly Verifier[];
   readonly hooks: readonly ControllerHook[];

@@ -16,6 +16,7 @@ import { jsonLogger, redactingLogger } from "../util/logger.js";
 import { createRedactor } from "../util/redact.js";
 import type { RuntimeContext } from "./context.js";
 import type { Controller, ControllerSettings } from "./controller-types.js";
+import { sourceDecisionInput } from "./decision-input.js";
 import { createFollowUps } from "./follow-ups.js";
 import { createGuardrails } from "./guardrails.js";
 import { eventId, incidentIdFor } from "./ids.js";
@@ -77,6 +78,7 @@ export function createController(settings: ControllerSettings): Controller {
     store,
     policy: settings.policy,
     enrichers: settings.enrich ?? [],
+    sourceInput: sourceDecisionInput(sources),
     remediators,
     verifiers: settings.verify ?? [],
     hooks: settings.hooks ?? [],

@@ -58,13 +58,16 @@ export async function decide(context: RuntimeContext, incident: Incident): Promi
     return undefined;
   }
   const now = context.now();
-  const base = await baseDecisionInput({
-    incident,
-    store: context.store,
-    now,
-    historyWindowMs: context.historyWindowMs,
-    maxReplicas: context.guardrails.replicaCap(incident.service),
-  });
+  const base = {
+    ...(await baseDecisionInput({
+      incident,
+      store: context.store,
+      now,
+      historyWindowMs: context.historyWindowMs,
+      maxReplicas: context.guardrails.replicaCap(incident.service),
+    })),
+    ...context.sourceInput(incident),
+  };
   const enriched = await enrich({ incident, base, enrichers: context.enrichers, signal: context.stopping });
   // Closing aborts calls under way; what they then answer says nothing about the incident.
   // Record nothing: the incident stays in `deciding` and is decided again after restart.

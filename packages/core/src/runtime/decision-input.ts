@@ -1,8 +1,9 @@
 import { describeError, SelfHealError } from "../errors/selfheal-error.js";
 import type { JsonObject } from "../spec/common.js";
-import { DecisionInput, type HistoryEntry } from "../spec/decision.js";
+import { ArgocdDecisionFacts, DecisionInput, type HistoryEntry } from "../spec/decision.js";
 import type { Enricher, Enrichment } from "../spec/enricher.js";
 import type { Incident } from "../spec/incident.js";
+import type { SignalSource } from "../spec/signal-source.js";
 import type { Store } from "../spec/store.js";
 import { withTimeout } from "../util/async.js";
 
@@ -192,4 +193,27 @@ export function explainUnknowns(reason: string, runs: readonly EnricherRun[]): s
     }
   }
   return causes.length === 0 ? reason : `${reason} (${causes.join("; ")})`;
+}
+
+/**
+ * What the source that opened an incident adds to its decision input: its `decisionInput`, only
+ * for incidents whose recorded `source` is its name, and only what fits the input's schema (a
+ * source that answers something else, or throws, adds nothing).
+ */
+export function sourceDecisionInput(
+  sources: readonly SignalSource[],
+): (incident: Incident) => Pick<DecisionInput, "argocd"> {
+  const byName = new Map(sources.map((source) => [source.name, source]));
+  return (incident) => {
+    const source = incident.source === undefined ? undefined : byName.get(incident.source);
+    if (source?.decisionInput === undefined) return {};
+    try {
+      const argocd = source.decisionInput(incident).argocd;
+      if (argocd === undefined) return {};
+      const checked = ArgocdDecisionFacts.safeParse(argocd);
+      return checked.success ? { argocd: checked.data } : {};
+    } catch {
+      return {};
+    }
+  };
 }

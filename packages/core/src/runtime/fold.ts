@@ -65,6 +65,7 @@ export function foldSignal(open: Incident | undefined, entry: IngestEntry, now: 
       alertname: signal.alertname,
       state: "received",
       revision: 1,
+      source: signal.source,
       labels: signal.labels,
       annotations: signal.annotations,
       fingerprint: signal.fingerprint,

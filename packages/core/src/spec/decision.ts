@@ -58,8 +58,32 @@ export const DeploymentFacts = z.object({
     .optional(),
   /** Versions that must not be deployed again (anti-flapping quarantine). */
   quarantined: z.array(z.string()).optional(),
+  /**
+   * The config repository's commit that introduced what runs now (the last release of the
+   * service), as its history says. Absent when unknown.
+   */
+  release_revision: z.string().optional(),
 });
 export type DeploymentFacts = z.infer<typeof DeploymentFacts>;
+
+/**
+ * What Argo CD told of the application, for an incident an Argo CD notifications source opened
+ * (never for one opened by another source, whatever its labels say).
+ */
+export const ArgocdDecisionFacts = z.object({
+  /**
+   * `sync-failed`: a sync of `revision` failed; `degraded-after-release`: the application turned
+   * Degraded soon after `revision` was synced; `health-degraded`: Degraded, not soon after a sync.
+   */
+  event: z.enum(["sync-failed", "degraded-after-release", "health-degraded"]),
+  /** The revision the failed sync was of, or the one live when it turned Degraded. */
+  revision: z.string(),
+  /** Argo CD's sync status (`Synced`, `OutOfSync`, ...), empty when it sent none. */
+  sync: z.string(),
+  /** Argo CD's health status (`Healthy`, `Degraded`, ...), empty when it sent none. */
+  health: z.string(),
+});
+export type ArgocdDecisionFacts = z.infer<typeof ArgocdDecisionFacts>;
 
 /**
  * What a policy decides on. Keeps every field the seed's Rego read (`alert.labels`,
@@ -103,6 +127,8 @@ export const DecisionInput = z.object({
   max_replicas: z.number().int().nonnegative().optional(),
   /** The workload as the config repository states it, when an enricher knows. */
   deployment: DeploymentFacts.optional(),
+  /** Argo CD's own notification, when an Argo CD notifications source opened the incident. */
+  argocd: ArgocdDecisionFacts.optional(),
   /** This service's automated actions, newest first, over the configured look-back. */
   history: z.array(HistoryEntry),
   /** The time of the decision; policies use it instead of a clock. */

@@ -96,6 +96,11 @@ export const Incident = z.object({
   state: IncidentState,
   /** Bumped on every change; used for compare-and-set updates. */
   revision: z.number().int().nonnegative(),
+  /**
+   * The name of the source whose signal opened it (`alertmanager`, `argocd`): the controller's
+   * configuration, never the signal's content. Absent on incidents recorded before it was kept.
+   */
+  source: z.string().optional(),
   /** Labels and annotations of the signal that opened it. */
   labels: StringMap,
   annotations: StringMap,

@@ -1,3 +1,5 @@
+import type { DecisionInput } from "./decision.js";
+import type { Incident } from "./incident.js";
 import type { Signal } from "./signal.js";
 
 /** Credentials a push source demands of its callers. Compared in constant time. */
@@ -67,6 +69,13 @@ export interface SignalSource {
   readonly name: string;
   /** The HTTP route of a push source (Alertmanager webhook). */
   readonly route?: SignalSourceRoute;
+  /**
+   * Facts for the decision input of an incident this source opened, read back from what its own
+   * signals recorded (an Argo CD notification's revision and status). Called only for incidents
+   * whose `source` is this source's name, so another source's signal cannot pass for one of its
+   * by carrying the same labels.
+   */
+  decisionInput?(incident: Incident): Pick<DecisionInput, "argocd">;
   /**
    * Start a pull source. `emit` resolves once the signals are durably recorded. The source
    * stops when `options.signal` aborts; the returned promise settles when it has stopped.
