@@ -1,4 +1,5 @@
 import {
+  type ArgocdDecisionFacts,
   BadInputError,
   type Signal,
   type SignalSource,
@@ -141,7 +142,24 @@ export function argocdNotificationsWebhook(settings: ArgocdNotificationsWebhookS
       return [notificationSignal(notification, serviceOf(notification), name, context.receivedAt)];
     },
   };
-  return { name, route };
+  return { name, route, decisionInput: (incident) => decisionFacts(incident.labels) };
+}
+
+/**
+ * The notification as the decision input's `argocd`, read back from the labels this source gave
+ * the incident's signal. The controller asks only for incidents this source opened.
+ */
+function decisionFacts(labels: Readonly<Record<string, string>>): { argocd?: ArgocdDecisionFacts } {
+  const event = labels.argocd_event;
+  if (event === undefined || !(event in argocdNotificationAlertnames)) return {};
+  return {
+    argocd: {
+      event: event as ArgocdNotificationEvent,
+      revision: labels.argocd_revision ?? "",
+      sync: labels.argocd_sync ?? "",
+      health: labels.argocd_health ?? "",
+    },
+  };
 }
 
 /**

@@ -5,10 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { alertmanagerWebhook, firingPayload } from "@selfheal/adapter-prometheus";
 import {
   builtinPolicy,
   type Controller,
   createController,
+  type DecisionInput,
   memoryStore,
   type Store,
   silentLogger,
@@ -75,6 +77,7 @@ async function render(application: unknown, now: string): Promise<Rendered[]> {
 
 let controller: Controller;
 let store: Store;
+const inputs: DecisionInput[] = [];
 let origin: string;
 /** Send a rendered notification to the controller, at its path, with its headers. */
 async function post(notification: Rendered, body = notification.body, headers = notification.headers) {
@@ -91,9 +94,17 @@ describe.skipIf(toolMissing)("Argo CD notifications through the shipped triggers
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), "argocd-notify-"));
     store = memoryStore();
+    const builtin = builtinPolicy();
     controller = createController({
-      sources: [argocdNotificationsWebhook({ auth: { bearer: token } })],
-      policy: builtinPolicy(),
+      sources: [argocdNotificationsWebhook({ auth: { bearer: token } }), alertmanagerWebhook()],
+      // The built-in policy, keeping what it was asked.
+      policy: {
+        name: "recording",
+        decide: (input, options) => {
+          inputs.push(input);
+          return builtin.decide(input, options);
+        },
+      },
       store,
       logger: silentLogger,
     });
@@ -160,6 +171,56 @@ describe.skipIf(toolMissing)("Argo CD notifications through the shipped triggers
         'Deployment "payments" exceeded its progress deadline',
       );
     }
+  });
+
+  it("gives the policy Argo CD's facts for its own incidents only: an alert with the same name and labels gets none", async () => {
+    const app = appModel("search");
+    failOperation(app, ourRevision, "failed");
+    const [notification] = (await render(
+      applicationJson(app),
+      minutesAfter(app.operationState?.finishedAt ?? "", 1),
+    )) as [Rendered];
+    expect(await post(notification)).toMatchObject({ status: 200 });
+    // An Alertmanager alert that names itself like the notification and copies its labels.
+    const forged = firingPayload({
+      groupLabels: { alertname: "ArgoCDSyncFailed" },
+      alerts: [
+        {
+          labels: {
+            alertname: "ArgoCDSyncFailed",
+            service: "search-forged",
+            argocd_event: "sync-failed",
+            argocd_revision: ourRevision,
+            argocd_sync: "OutOfSync",
+            argocd_health: "Healthy",
+          },
+          fingerprint: "f0f0f0f0f0f0f0f0",
+        },
+      ],
+    });
+    const posted = await fetch(`${origin}/webhook/alertmanager`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(forged),
+    });
+    expect(posted.status).toBe(200);
+    await controller.settled();
+
+    const asked = (service: string) => inputs.find((input) => input.service === service);
+    expect(asked("search")?.argocd).toEqual({
+      event: "sync-failed",
+      revision: ourRevision,
+      sync: "OutOfSync",
+      health: "Healthy",
+    });
+    expect(asked("search-forged")).toBeDefined();
+    expect(asked("search-forged")?.argocd).toBeUndefined();
+    const [forgedIncident] = await store.listIncidents({ service: "search-forged" });
+    expect(forgedIncident?.decision).toMatchObject({ action: "none", escalate: true });
+    expect(forgedIncident?.decision?.reason).toContain("did not come from an Argo CD notifications source");
+    // The real one escalates too, for now: nothing tells the policy the config repository's last release.
+    const [incident] = await store.listIncidents({ service: "search" });
+    expect(incident?.decision?.reason).toContain("the last release in the config repository is unknown");
   });
 
   it("a healthy, synced application sends nothing", async () => {
