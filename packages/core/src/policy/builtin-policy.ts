@@ -180,24 +180,7 @@ function decideReleaseRollback(
       true,
     );
   }
-  const recent = countRecentRollbacks(input, config.rollbackWindowMs);
-  if (recent >= config.maxRollbacks) {
-    return none(
-      `rollback limit reached: ${recent} rollbacks in the last ${formatMs(config.rollbackWindowMs)}`,
-      true,
-    );
-  }
-  const previous = input.deployment?.previous_image;
-  if (previous === null) return none(`${what}, but there is no previous version to roll back to`, true);
-  if (previous !== undefined && (input.deployment?.quarantined ?? []).includes(previous)) {
-    return none(`${what}, but the previous version ${previous} is quarantined`, true);
-  }
-  return {
-    action: "rollback",
-    params: previous === undefined ? {} : { image: previous },
-    reason: `${what}, the last release: roll back to ${previous ?? "the previous version"}`,
-    escalate: false,
-  };
+  return rollbackUnlessBlocked(input, config, what, `${what}, the last release`);
 }
 
 function decideRollback(input: DecisionInput, config: BuiltinPolicyConfig): Decision {
@@ -230,6 +213,25 @@ function decideRollback(input: DecisionInput, config: BuiltinPolicyConfig): Deci
         : `${measured}: both must exceed their threshold to roll back`,
     );
   }
+  const exceeded =
+    config.restartThreshold === false
+      ? `error rate ${errorRate} > ${config.errorRateThreshold}`
+      : `error rate ${errorRate} > ${config.errorRateThreshold} and ${restarts} restarts > ${config.restartThreshold}`;
+  return rollbackUnlessBlocked(input, config, exceeded, exceeded);
+}
+
+/**
+ * The end every rollback rule shares: at the rollback limit, without a previous version, or with
+ * a quarantined one, escalate; else roll back to the previous image, or, when it is unknown, let
+ * the remediator resolve the target from the config repo's history. `subject` opens the reasons
+ * of the escalations, `lead` the rollback's.
+ */
+function rollbackUnlessBlocked(
+  input: DecisionInput,
+  config: BuiltinPolicyConfig,
+  subject: string,
+  lead: string,
+): Decision {
   const recent = countRecentRollbacks(input, config.rollbackWindowMs);
   if (recent >= config.maxRollbacks) {
     return none(
@@ -237,20 +239,15 @@ function decideRollback(input: DecisionInput, config: BuiltinPolicyConfig): Deci
       true,
     );
   }
-  const exceeded =
-    config.restartThreshold === false
-      ? `error rate ${errorRate} > ${config.errorRateThreshold}`
-      : `error rate ${errorRate} > ${config.errorRateThreshold} and ${restarts} restarts > ${config.restartThreshold}`;
   const previous = input.deployment?.previous_image;
-  if (previous === null) return none(`${exceeded}, but there is no previous version to roll back to`, true);
+  if (previous === null) return none(`${subject}, but there is no previous version to roll back to`, true);
   if (previous !== undefined && (input.deployment?.quarantined ?? []).includes(previous)) {
-    return none(`${exceeded}, but the previous version ${previous} is quarantined`, true);
+    return none(`${subject}, but the previous version ${previous} is quarantined`, true);
   }
-  // Unknown previous image: the remediator resolves the target from the config repo's history.
   return {
     action: "rollback",
     params: previous === undefined ? {} : { image: previous },
-    reason: `${exceeded}: roll back to ${previous ?? "the previous version"}`,
+    reason: `${lead}: roll back to ${previous ?? "the previous version"}`,
     escalate: false,
   };
 }
