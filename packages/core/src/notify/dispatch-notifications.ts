@@ -1,6 +1,6 @@
 import { describeError, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
 import type { Notification, Notifier } from "../spec/notifier.js";
-import { sleep as sleepFor } from "../util/async.js";
+import { sleep as sleepFor, timeLimitedSignal } from "../util/async.js";
 import type { Logger } from "../util/logger.js";
 import { createRedactor, type Redactor } from "../util/redact.js";
 
@@ -196,7 +196,8 @@ async function callNotifier(
   abort: AbortSignal,
   timeoutMs: number,
 ): Promise<void> {
-  const signal = AbortSignal.any([abort, AbortSignal.timeout(timeoutMs)]);
+  const limited = timeLimitedSignal(abort, timeoutMs);
+  const { signal } = limited;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => {
@@ -223,5 +224,6 @@ async function callNotifier(
     await Promise.race([notifier.notify(notification, { signal }), aborted]);
   } finally {
     if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
+    limited.done();
   }
 }

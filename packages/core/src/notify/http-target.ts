@@ -1,4 +1,5 @@
 import { BadInputError, describeChain, SelfHealError, TimeoutError } from "../errors/selfheal-error.js";
+import { timeLimitedSignal } from "../util/async.js";
 import { redact } from "../util/redact.js";
 
 /** What differs between the notifiers that POST to an HTTP endpoint. */
@@ -90,7 +91,8 @@ export async function postJson(
     readonly incidentId: string;
   },
 ): Promise<PostAnswer> {
-  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(request.timeoutMs)]);
+  const limited = timeLimitedSignal(request.signal, request.timeoutMs);
+  const { signal } = limited;
   try {
     const response = await request.transport(target.url, {
       method: "POST",
@@ -101,6 +103,8 @@ export async function postJson(
     return { status: response.status, ok: response.ok, body: await response.text() };
   } catch (error) {
     throw transportError(kind, error, signal, { incidentId: request.incidentId, url: target.safeUrl });
+  } finally {
+    limited.done();
   }
 }
 

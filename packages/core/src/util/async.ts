@@ -20,10 +20,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Run `fn` with an AbortSignal that fires after `ms` (or when `parent` aborts), and reject with a
- * `TimeoutError` naming `what` if `fn` has not settled by then, even if it ignores the signal.
- */
-/**
  * Resolve after the event loop has polled for I/O once more. Work that can wait (deciding an
  * incident) calls this between steps, so that what is waiting on a socket (a webhook delivery
  * to acknowledge) is taken first.
@@ -32,6 +28,40 @@ export function afterPendingIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * A signal that aborts when `parent` does, or after `ms` with a `TimeoutError` DOMException as
+ * its reason (what `AbortSignal.timeout` gives). Call `done()` when the work ends.
+ *
+ * Instead of `AbortSignal.any([parent, AbortSignal.timeout(ms)])`: that composite holds its
+ * sources weakly and the timeout's timer holds its signal weakly, so under garbage-collection
+ * pressure the time limit can be collected and never fire (a notifier that ignored its signal
+ * then hung a CI run's drain for its whole 15 s). Here the timer holds the controller.
+ */
+export function timeLimitedSignal(
+  parent: AbortSignal,
+  ms: number,
+): { readonly signal: AbortSignal; done(): void } {
+  const controller = new AbortController();
+  const onParentAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener("abort", onParentAbort, { once: true });
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    ms,
+  );
+  return {
+    signal: controller.signal,
+    done() {
+      clearTimeout(timer);
+      parent.removeEventListener("abort", onParentAbort);
+    },
+  };
+}
+
+/**
+ * Run `fn` with an AbortSignal that fires after `ms` (or when `parent` aborts), and reject with a
+ * `TimeoutError` naming `what` if `fn` has not settled by then, even if it ignores the signal.
+ */
 export async function withTimeout<T>(
   what: string,
   ms: number,
