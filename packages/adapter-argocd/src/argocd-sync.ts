@@ -5,7 +5,7 @@ import {
   type VerificationResult,
   type Verifier,
 } from "@selfheal/core";
-import { sleep } from "@selfheal/core/internal";
+import { sleep, timeLimitedSignal, withSignalTimeLimit } from "@selfheal/core/internal";
 import type { ArgocdApplication } from "./argocd-application.js";
 import type { ArgocdClient } from "./argocd-client.js";
 import { type ArgocdAppName, type ArgocdTarget, appNameFor, clientOf } from "./argocd-target.js";
@@ -103,14 +103,14 @@ export function argocdSync(settings: ArgocdSyncSettings): Verifier {
         evidence: syncEvidence(trace, expectation),
       });
       // Bounds one request by the verification deadline as well as the caller's signal.
-      const bounded = () =>
-        AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
+      const bounded = () => timeLimitedSignal(signal, Math.max(1, deadline - Date.now()));
 
       /** One read; a fatal error ends the verification, a transient one is noted and waited out. */
       const read = async (
         call: (requestSignal: AbortSignal) => Promise<ArgocdApplication>,
       ): Promise<ArgocdApplication | VerificationResult | undefined> => {
-        const requestSignal = bounded();
+        const limited = bounded();
+        const requestSignal = limited.signal;
         try {
           const seen = await call(requestSignal);
           trace.polls++;
@@ -123,6 +123,8 @@ export function argocdSync(settings: ArgocdSyncSettings): Verifier {
           // noted only when it is all there is, so the verdict names the real problem.
           if (!(requestSignal.aborted && trace.problems.length > 0)) noteProblem(trace, describeError(error));
           return undefined;
+        } finally {
+          limited.done();
         }
       };
 
@@ -135,11 +137,9 @@ export function argocdSync(settings: ArgocdSyncSettings): Verifier {
         // Argo CD answers a refresh only once its controller reconciled the app; if that takes
         // long, stop waiting and poll (the refresh still happens server-side).
         seen = await read((s) =>
-          client.getApplication(app, {
-            refresh,
-            signal: AbortSignal.any([s, AbortSignal.timeout(refreshWaitMs)]),
-            retryForMs: 0,
-          }),
+          withSignalTimeLimit(s, refreshWaitMs, (waited) =>
+            client.getApplication(app, { refresh, signal: waited, retryForMs: 0 }),
+          ),
         );
         if (seen !== undefined && !isVerdict(seen)) trace.refreshMs = Date.now() - startedAt;
       }
@@ -168,13 +168,8 @@ export function argocdSync(settings: ArgocdSyncSettings): Verifier {
             return verdict("failed", `${judgement.reason} for more than ${degradedGraceMs} ms`);
           }
           if (settings.sync === true && !syncAccepted && Date.now() >= nextSyncAt && Date.now() < deadline) {
-            const refused = await requestSync(
-              client,
-              app,
-              expectation.revision,
-              settings.prune ?? false,
-              trace,
-              bounded(),
+            const refused = await withSignalTimeLimit(signal, Math.max(1, deadline - Date.now()), (bound) =>
+              requestSync(client, app, expectation.revision, settings.prune ?? false, trace, bound),
             );
             if (refused === undefined) syncAccepted = true;
             else if (signal.aborted) throw signal.reason;

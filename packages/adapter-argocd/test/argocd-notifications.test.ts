@@ -86,6 +86,17 @@ async function post(notification: Rendered, body = notification.body, headers = 
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** The one notification Argo CD sends a minute after a sync of `name` to `ourRevision` failed. */
+async function syncFailedNotification(name: string): Promise<Rendered> {
+  const app = appModel(name);
+  failOperation(app, ourRevision, "failed");
+  const [notification] = (await render(
+    applicationJson(app),
+    minutesAfter(app.operationState?.finishedAt ?? "", 1),
+  )) as [Rendered];
+  return notification;
+}
+
 /** Minutes after `at` (RFC 3339, seconds). */
 const minutesAfter = (at: string, minutes: number) =>
   new Date(Date.parse(at) + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -174,12 +185,7 @@ describe.skipIf(toolMissing)("Argo CD notifications through the shipped triggers
   });
 
   it("gives the policy Argo CD's facts for its own incidents only: an alert with the same name and labels gets none", async () => {
-    const app = appModel("search");
-    failOperation(app, ourRevision, "failed");
-    const [notification] = (await render(
-      applicationJson(app),
-      minutesAfter(app.operationState?.finishedAt ?? "", 1),
-    )) as [Rendered];
+    const notification = await syncFailedNotification("search");
     expect(await post(notification)).toMatchObject({ status: 200 });
     // An Alertmanager alert that names itself like the notification and copies its labels.
     const forged = firingPayload({
@@ -231,12 +237,7 @@ describe.skipIf(toolMissing)("Argo CD notifications through the shipped triggers
   });
 
   it("refuses a body the template would not send, naming what is missing, and records nothing", async () => {
-    const app = appModel("orders");
-    failOperation(app, ourRevision, "failed");
-    const [notification] = (await render(
-      applicationJson(app),
-      minutesAfter(app.operationState?.finishedAt ?? "", 1),
-    )) as [Rendered];
+    const notification = await syncFailedNotification("orders");
     const body = JSON.parse(notification.body) as { operation: Record<string, unknown> };
     delete body.operation.revision;
     expect(await post(notification, JSON.stringify(body))).toMatchObject({

@@ -10,5 +10,12 @@ export { describeIssues, jsonObjectOf, jsonPath, preview } from "./http/payload-
 export { eventId, shortHash, slug } from "./runtime/ids.js";
 export { StoreProjection, type StoreRecord } from "./stores/projection.js";
 export { type IngestWalk, type IngestWalkState, walkIngest } from "./stores/walk-ingest.js";
-export { Mutex, Semaphore, sleep, withTimeout } from "./util/async.js";
+export {
+  Mutex,
+  Semaphore,
+  sleep,
+  timeLimitedSignal,
+  withSignalTimeLimit,
+  withTimeout,
+} from "./util/async.js";
 export { freePort } from "./util/free-port.js";

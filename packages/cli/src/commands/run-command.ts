@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { createController, jsonLogger, redact } from "@selfheal/core";
+import { withSignalTimeLimit } from "@selfheal/core/internal";
 import { type CliIo, exitCodes, UsageError } from "./cli-io.js";
 import { commandConfig, wireCommand } from "./command-config.js";
 import { progress } from "./progress.js";
@@ -36,7 +37,8 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
       // Clone (or fetch) now: a wrong URL or token shows at start, not at the first incident.
       const fetching = steps.step(`fetching ${wired.workspace.url}`);
       try {
-        const head = await wired.workspace.refresh(AbortSignal.any([io.stop, AbortSignal.timeout(120_000)]));
+        const { workspace } = wired;
+        const head = await withSignalTimeLimit(io.stop, 120_000, (signal) => workspace.refresh(signal));
         fetching.done(`${wired.workspace.branch} at ${head.slice(0, 12)}`);
       } catch (error) {
         fetching.fail();

@@ -1,6 +1,6 @@
 import { describeError, SelfHealError } from "../errors/selfheal-error.js";
 import type { JsonObject } from "../spec/common.js";
-import { ArgocdDecisionFacts, DecisionInput, type HistoryEntry } from "../spec/decision.js";
+import { DecisionInput, type HistoryEntry } from "../spec/decision.js";
 import type { Enricher, Enrichment } from "../spec/enricher.js";
 import type { Incident } from "../spec/incident.js";
 import type { SignalSource } from "../spec/signal-source.js";
@@ -195,6 +195,9 @@ export function explainUnknowns(reason: string, runs: readonly EnricherRun[]): s
   return causes.length === 0 ? reason : `${reason} (${causes.join("; ")})`;
 }
 
+/** The part of the decision input a source may give (`SignalSource.decisionInput`). */
+const sourceFacts = DecisionInput.pick({ argocd: true });
+
 /**
  * What the source that opened an incident adds to its decision input: its `decisionInput`, only
  * for incidents whose recorded `source` is its name, and only what fits the input's schema (a
@@ -208,10 +211,8 @@ export function sourceDecisionInput(
     const source = incident.source === undefined ? undefined : byName.get(incident.source);
     if (source?.decisionInput === undefined) return {};
     try {
-      const argocd = source.decisionInput(incident).argocd;
-      if (argocd === undefined) return {};
-      const checked = ArgocdDecisionFacts.safeParse(argocd);
-      return checked.success ? { argocd: checked.data } : {};
+      const checked = sourceFacts.safeParse(source.decisionInput(incident));
+      return checked.success ? checked.data : {};
     } catch {
       return {};
     }

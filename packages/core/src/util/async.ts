@@ -38,24 +38,37 @@ export function afterPendingIo(): Promise<void> {
  * then hung a CI run's drain for its whole 15 s). Here the timer holds the controller.
  */
 export function timeLimitedSignal(
-  parent: AbortSignal,
+  parent: AbortSignal | undefined,
   ms: number,
+  timeoutReason: () => unknown = () =>
+    new DOMException("The operation was aborted due to timeout", "TimeoutError"),
 ): { readonly signal: AbortSignal; done(): void } {
   const controller = new AbortController();
-  const onParentAbort = () => controller.abort(parent.reason);
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener("abort", onParentAbort, { once: true });
-  const timer = setTimeout(
-    () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
-    ms,
-  );
+  const onParentAbort = () => controller.abort(parent?.reason);
+  if (parent?.aborted) controller.abort(parent.reason);
+  else parent?.addEventListener("abort", onParentAbort, { once: true });
+  const timer = setTimeout(() => controller.abort(timeoutReason()), ms);
   return {
     signal: controller.signal,
     done() {
       clearTimeout(timer);
-      parent.removeEventListener("abort", onParentAbort);
+      parent?.removeEventListener("abort", onParentAbort);
     },
   };
+}
+
+/** Run `fn` with a {@link timeLimitedSignal} of `parent` and `ms`, released when `fn` settles. */
+export async function withSignalTimeLimit<T>(
+  parent: AbortSignal | undefined,
+  ms: number,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const limited = timeLimitedSignal(parent, ms);
+  try {
+    return await fn(limited.signal);
+  } finally {
+    limited.done();
+  }
 }
 
 /**
@@ -68,23 +81,19 @@ export async function withTimeout<T>(
   fn: (signal: AbortSignal) => Promise<T> | T,
   parent?: AbortSignal,
 ): Promise<T> {
-  const controller = new AbortController();
-  const onParentAbort = () => controller.abort(parent?.reason);
-  if (parent?.aborted) controller.abort(parent.reason);
-  else parent?.addEventListener("abort", onParentAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new TimeoutError(`${what} took longer than ${ms} ms`);
-      controller.abort(error);
-      reject(error);
-    }, ms);
+  let reject: (error: unknown) => void = () => {};
+  const timeout = new Promise<never>((_, onTimeout) => {
+    reject = onTimeout;
+  });
+  const limited = timeLimitedSignal(parent, ms, () => {
+    const error = new TimeoutError(`${what} took longer than ${ms} ms`);
+    reject(error);
+    return error;
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => fn(controller.signal)), timeout]);
+    return await Promise.race([Promise.resolve().then(() => fn(limited.signal)), timeout]);
   } finally {
-    clearTimeout(timer);
-    parent?.removeEventListener("abort", onParentAbort);
+    limited.done();
   }
 }
 
