@@ -49,6 +49,9 @@ it.skipIf(skip)(
   "a real Alertmanager re-notifying every 7 s: one kept-alive connection, no failed attempt",
   async () => {
     const arrivals: number[] = [];
+    // What Alertmanager said it left out in the first notification that carried each alert (a
+    // later one repeats the same alert: a duplicate, not folded into the incident again).
+    const firstTruncated = new Map<string, number>();
     const source = alertmanagerWebhook({ path: "/webhook" });
     const route = source.route;
     if (route === undefined) throw new Error("alertmanagerWebhook must have a route");
@@ -58,6 +61,11 @@ it.skipIf(skip)(
         ...route,
         parse(body, context) {
           arrivals.push(context.receivedAt.getTime());
+          const delivered = body as { truncatedAlerts?: number; alerts?: { labels?: { pod?: string } }[] };
+          for (const alert of delivered.alerts ?? []) {
+            const pod = alert.labels?.pod ?? "";
+            if (!firstTruncated.has(pod)) firstTruncated.set(pod, delivered.truncatedAlerts ?? 0);
+          }
           return route.parse(body, context);
         },
       },
@@ -69,7 +77,8 @@ it.skipIf(skip)(
     alertmanager = await startAlertmanager({
       webhookUrl: `${url}/webhook`,
       groupBy: ["alertname"],
-      groupWait: "0s",
+      // A second for the 4 alerts of one push to be in the group before its first notification.
+      groupWait: "1s",
       groupInterval: "7s",
       repeatInterval: "1s",
       // 4 alerts in the group, 1 per notification: the real truncatedAlerts of Alertmanager.
@@ -122,9 +131,14 @@ it.skipIf(skip)(
     const gaps = arrivals.slice(1).map((at, index) => at - (arrivals[index] ?? at));
     expect(gaps.filter((gap) => gap > 5500).length).toBeGreaterThanOrEqual(deliveriesWanted - 2);
 
-    // max_alerts 1 of 4 alerts: Alertmanager's own truncatedAlerts reached the incident.
-    const [incident] = await controller.store.listIncidents();
-    expect(incident?.truncatedAlerts).toBe(3);
+    // max_alerts 1 of 4 alerts: Alertmanager's own truncatedAlerts reached the incident. Should the first
+    // notification go out before all 4 alerts are in the group, it says 2 or fewer; the incident (one per service and alertname) keeps the largest count among the
+    // notifications that first carried each of its alerts.
+    const expected = Math.max(...firstTruncated.values());
+    expect(expected).toBeGreaterThan(0);
+    const [incident, ...others] = await controller.store.listIncidents();
+    expect(others).toEqual([]);
+    expect(incident?.truncatedAlerts).toBe(expected);
   },
   25 * 60_000,
 );
